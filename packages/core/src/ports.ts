@@ -1,0 +1,194 @@
+import type { WebhookEvent, WebhookRegistration } from './types.js';
+
+/** Time, injectable so tests control expiry, tolerance and rotation grace. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Encrypts secrets at rest. Implementations use an authenticated cipher. */
+export interface SecretBox {
+  seal(plainText: string): string;
+  open(sealed: string): string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Present when more items follow; pass it back to get the next page. */
+  continuationToken?: string;
+}
+
+export interface ListRegistrationsOptions {
+  integrationId?: string;
+  connectionId?: string;
+  status?: WebhookRegistration['status'];
+  limit?: number;
+  continuationToken?: string;
+}
+
+export interface UpdateOptions {
+  /** Fails with WebhookError('conflict') when the stored etag differs. */
+  ifMatch?: string;
+}
+
+/** Counters kept apart from the registration document so they change atomically. */
+export interface RegistrationCounters {
+  processedEventCount: number;
+  /** Consecutive downstream failures (reset by a success). */
+  failureCount: number;
+  /** Signature failures: counted apart so junk from strangers cannot fail a healthy webhook. */
+  verificationFailureCount: number;
+  lastEventAt?: Date;
+  lastFailureAt?: Date;
+  lastVerificationFailureAt?: Date;
+}
+
+export type CounterOutcome = 'success' | 'failure' | 'verification_failure';
+
+export interface RegistrationStore {
+  /** Null when missing, including for ids that are not well-formed. */
+  get(id: string): Promise<WebhookRegistration | null>;
+  /** Fails with WebhookError('conflict') when the id exists. */
+  create(registration: WebhookRegistration): Promise<WebhookRegistration>;
+  update(registration: WebhookRegistration, options?: UpdateOptions): Promise<WebhookRegistration>;
+  /** Succeeds when already gone. */
+  delete(id: string): Promise<void>;
+  list(tenantId: string, options?: ListRegistrationsOptions): Promise<Page<WebhookRegistration>>;
+  counts(tenantId?: string): Promise<{ total: number; failed: number }>;
+  /** Atomic increment; never a read-modify-write of the registration document. */
+  recordOutcome(id: string, outcome: CounterOutcome, at: Date): Promise<void>;
+  getCounters(id: string): Promise<RegistrationCounters>;
+}
+
+export type DeliveryOutcome =
+  | 'accepted'
+  | 'queued'
+  | 'unmatched'
+  | 'duplicate'
+  | 'rejected'
+  | 'invalid_payload'
+  | 'rate_limited'
+  | 'handshake';
+
+export interface DeliveryRecord {
+  id: string;
+  registrationId: string;
+  tenantId: string;
+  dedupeKey?: string;
+  receivedAt: Date;
+  /** Request headers with secrets (authorization, signatures' keys) removed. */
+  headers: Record<string, string>;
+  body: Uint8Array;
+  url?: string;
+  method?: string;
+  outcome: DeliveryOutcome;
+  reason?: string;
+  events?: Array<Pick<WebhookEvent, 'eventType' | 'entityType' | 'entityId' | 'deliveryId'>>;
+  syncTriggered: boolean;
+  secretIndex?: number;
+  durationMs?: number;
+}
+
+export interface DeliveryStore {
+  /** Atomic create-if-absent of (registrationId, key); true for the one caller that created it. */
+  claimDedupeKey(registrationId: string, key: string, ttlMs: number, now: Date): Promise<boolean>;
+  /** Frees a claim whose delivery could not be stored, so the provider's retry is not a duplicate. */
+  releaseDedupeKey(registrationId: string, key: string): Promise<void>;
+  /** Appends the delivery and, in the same transaction where the engine allows, its sync tasks. */
+  append(record: DeliveryRecord, tasks?: SyncTask[]): Promise<void>;
+  get(id: string): Promise<DeliveryRecord | null>;
+  listRecent(registrationId: string, limit: number): Promise<DeliveryRecord[]>;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  hitRate: number;
+}
+
+export interface RegistrationCache {
+  get(id: string): Promise<WebhookRegistration | null>;
+  set(registration: WebhookRegistration): Promise<void>;
+  /** Removes the entry here and, where the cache is shared, tells other instances. */
+  invalidate(id: string): Promise<void>;
+  stats(): CacheStats;
+}
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until a request would be allowed again (0 when allowed). */
+  retryAfterSeconds: number;
+}
+
+export interface RateLimiter {
+  consume(key: string, limit: number, windowMs: number): Promise<RateLimitDecision>;
+}
+
+/** The spec's sync task, plus what a worker needs to route it. */
+export interface SyncTask {
+  integrationId: string;
+  connectionId: string;
+  syncType: 'webhook_triggered';
+  webhookEventId: string;
+  metadata: { webhook: string; [key: string]: unknown };
+  tenantId: string;
+  eventType: string;
+  entityType: string;
+  entityId: string;
+  deliveryId: string;
+}
+
+export interface EnqueueOptions {
+  /** Derived from the dedupe key so the queue's duplicate detection also holds. */
+  messageId: string;
+}
+
+export interface SyncQueue {
+  enqueue(task: SyncTask, options: EnqueueOptions): Promise<void>;
+}
+
+export interface PublishedEvent {
+  id: string;
+  eventType: 'webhook.received';
+  subject: string;
+  eventTime: Date;
+  data: {
+    webhook: Omit<WebhookRegistration, 'webhookSecret' | 'previousSecrets'>;
+    event: WebhookEvent;
+    syncTriggered: boolean;
+  };
+}
+
+export interface EventPublisher {
+  publish(events: PublishedEvent[]): Promise<void>;
+}
+
+/** Credentials for a connection, supplied by the host (a vault, a database, configuration). */
+export interface ConnectionCredentials {
+  get(tenantId: string, connectionId: string): Promise<Record<string, string> | null>;
+}
+
+export interface ManualSetup {
+  kind: 'manual';
+  /** Steps for the operator: where to paste the URL and secret, which events to tick. */
+  instructions: string[];
+}
+
+export interface ProviderRegistration {
+  kind: 'registered';
+  providerWebhookId: string;
+}
+
+export interface RegisterAtProviderInput {
+  registration: WebhookRegistration;
+  credentials: Record<string, string> | null;
+}
+
+/** Creates and deletes the webhook at the provider, or explains how to do it by hand. */
+export interface ProviderRegistrar {
+  register(input: RegisterAtProviderInput): Promise<ProviderRegistration | ManualSetup>;
+  unregister(input: RegisterAtProviderInput): Promise<void>;
+}

@@ -1,0 +1,52 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/** The body as bytes, without copying a Uint8Array. */
+export function bodyBytes(body: string | Uint8Array): Buffer {
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** The body as text, for providers whose signed string is built from text (Twilio form params). */
+export function bodyText(body: string | Uint8Array): string {
+  return typeof body === 'string' ? body : bodyBytes(body).toString('utf8');
+}
+
+export type HmacAlgorithm = 'sha256' | 'sha1';
+
+export function hmac(algorithm: HmacAlgorithm, key: string | Buffer, ...parts: Array<string | Buffer>): Buffer {
+  const mac = createHmac(algorithm, key);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+}
+
+export function sha256Hex(...parts: Array<string | Buffer>): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
+}
+
+/** Constant-time equality; the length check first, since timingSafeEqual throws on a mismatch. */
+export function safeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Constant-time equality of two strings, compared as UTF-8 bytes. */
+export function safeEqualString(a: string, b: string): boolean {
+  return safeEqual(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+const HEX = /^[0-9a-fA-F]+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Decodes a hex digest of the expected byte length, or null when it is not one. */
+export function decodeHex(value: string, bytes: number): Buffer | null {
+  if (value.length !== bytes * 2 || !HEX.test(value)) return null;
+  return Buffer.from(value, 'hex');
+}
+
+/** Decodes a standard base64 digest of the expected byte length, or null when it is not one. */
+export function decodeBase64(value: string, bytes: number): Buffer | null {
+  if (value.length !== Math.ceil(bytes / 3) * 4 || !BASE64.test(value)) return null;
+  const decoded = Buffer.from(value, 'base64');
+  return decoded.length === bytes ? decoded : null;
+}

@@ -1,0 +1,85 @@
+import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
+import { bodyBytes, decodeBase64, hmac } from './crypto.js';
+import { headerValues, singleHeader } from './headers.js';
+import {
+  fail,
+  hasUsableSecret,
+  malformedHeader,
+  matchSecret,
+  missingHeader,
+  noSecret,
+  ok,
+  parseInteger,
+  signatureMismatch,
+  staleTimestamp,
+  withinTolerance,
+} from './result.js';
+
+const DEFAULT_TOLERANCE_SECONDS = 300;
+
+/**
+ * The Standard Webhooks scheme: `{prefix}-signature: v1,<b64> [v1,<b64> ...]` over
+ * `{id}.{timestamp}.{raw body}`, keyed by the base64-decoded secret (after `whsec_`).
+ * `prefixes` are tried in order (Svix sends `svix-*`, newer Svix and others `webhook-*`).
+ */
+export function verifyStandard(prefixes: readonly string[], request: WebhookRequest, options: VerifyOptions): VerifyResult {
+  if (!hasUsableSecret(options)) return noSecret();
+  const prefix = prefixes.find((p) => headerValues(request.headers, `${p}-signature`).length > 0) ?? prefixes[0]!;
+  const signatureHeader = `${prefix}-signature`;
+  const values = headerValues(request.headers, signatureHeader);
+  if (values.length === 0) return missingHeader(signatureHeader);
+  const id = singleHeader(request.headers, `${prefix}-id`);
+  if (!id.ok) return fail(id.reason, `${id.reason === 'missing_header' ? 'Missing' : 'Malformed'} ${prefix}-id header`);
+  const timestamp = singleHeader(request.headers, `${prefix}-timestamp`);
+  if (!timestamp.ok) {
+    return fail(timestamp.reason, `${timestamp.reason === 'missing_header' ? 'Missing' : 'Malformed'} ${prefix}-timestamp header`);
+  }
+  const seconds = parseInteger(timestamp.value);
+  if (seconds === null) return malformedHeader(`${prefix}-timestamp`, 'whole seconds since the epoch');
+
+  const candidates: Buffer[] = [];
+  let entries = 0;
+  for (const value of values) {
+    for (const entry of value.split(' ')) {
+      if (entry.length === 0) continue;
+      entries++;
+      const comma = entry.indexOf(',');
+      if (comma <= 0) continue;
+      // Only v1 (symmetric) is ours to check; v1a and future versions are skipped.
+      if (entry.slice(0, comma) !== 'v1') continue;
+      const digest = decodeBase64(entry.slice(comma + 1), 32);
+      if (digest !== null) candidates.push(digest);
+    }
+  }
+  if (entries === 0) return missingHeader(signatureHeader);
+  if (candidates.length === 0) return malformedHeader(signatureHeader, 'v1,<base64>');
+  if (!withinTolerance(seconds * 1000, options, DEFAULT_TOLERANCE_SECONDS)) return staleTimestamp();
+
+  const body = bodyBytes(request.body);
+  const signed = `${id.value}.${timestamp.value}.`;
+  const index = matchSecret(options, candidates, (secret) => hmac('sha256', secretKey(secret), signed, body));
+  return index >= 0 ? ok(index) : signatureMismatch();
+}
+
+/** The signing key: the base64 after the optional `whsec_` prefix. */
+export function secretKey(secret: string): Buffer {
+  return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+}
+
+export interface SignStandardInput {
+  body: string | Uint8Array;
+  secret: string;
+  id: string;
+  /** Seconds since the epoch; defaults to now. */
+  timestamp?: number;
+}
+
+export function signStandard(prefix: string, input: SignStandardInput): Record<string, string> {
+  const timestamp = input.timestamp ?? Math.floor(Date.now() / 1000);
+  const signature = hmac('sha256', secretKey(input.secret), `${input.id}.${timestamp}.`, bodyBytes(input.body));
+  return {
+    [`${prefix}-id`]: input.id,
+    [`${prefix}-timestamp`]: String(timestamp),
+    [`${prefix}-signature`]: `v1,${signature.toString('base64')}`,
+  };
+}
