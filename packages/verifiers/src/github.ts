@@ -3,7 +3,12 @@ import { type BodyHmacScheme, signBodyHmac, verifyBodyHmac } from './internal/bo
 import type { ProviderVerifier } from './internal/verifier.js';
 
 /** GitHub signs the raw body with HMAC-SHA256 and sends `X-Hub-Signature-256: sha256=<hex>`. */
-const scheme: BodyHmacScheme = { header: 'x-hub-signature-256', prefix: 'sha256=', encoding: 'hex', algorithm: 'sha256' };
+const scheme: BodyHmacScheme = {
+  header: 'x-hub-signature-256',
+  prefix: 'sha256=',
+  encoding: 'hex',
+  algorithm: 'sha256',
+};
 
 export function verifyGitHub(request: WebhookRequest, options: VerifyOptions): VerifyResult {
   return verifyBodyHmac(scheme, request, options);

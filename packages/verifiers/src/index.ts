@@ -33,8 +33,8 @@ export * from './github.js';
 export * from './google.js';
 export * from './google-calendar.js';
 export * from './hubspot.js';
-export type { ProviderVerifier } from './internal/verifier.js';
 export { VerifierUsageError } from './internal/usage.js';
+export type { ProviderVerifier } from './internal/verifier.js';
 export * from './linear.js';
 export * from './msgraph.js';
 export * from './notion.js';
@@ -83,7 +83,11 @@ export function isSupportedProvider(provider: string): boolean {
  * (which of `options.secrets` matched) or `{ ok: false, reason, message }`. Never rejects for bad
  * input; throws a TypeError only for misuse (arguments of the wrong type).
  */
-export async function verifyWebhook(provider: string, request: WebhookRequest, options: VerifyOptions): Promise<VerifyResult> {
+export async function verifyWebhook(
+  provider: string,
+  request: WebhookRequest,
+  options: VerifyOptions,
+): Promise<VerifyResult> {
   assertArguments(provider, request, options);
   const verifier = verifiers.get(provider);
   if (verifier === undefined) return fail('unsupported_provider', 'This provider is not supported');
@@ -121,7 +125,8 @@ function assertArguments(provider: unknown, request: unknown, options: unknown):
   if (typeof provider !== 'string') throw new VerifierUsageError('provider must be a string');
   if (typeof request !== 'object' || request === null) throw new VerifierUsageError('request must be an object');
   const { headers, body } = request as Partial<WebhookRequest>;
-  if (typeof headers !== 'object' || headers === null) throw new VerifierUsageError('request.headers must be an object');
+  if (typeof headers !== 'object' || headers === null)
+    throw new VerifierUsageError('request.headers must be an object');
   if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
     throw new VerifierUsageError('request.body must be the raw body as a string or Uint8Array');
   }

@@ -23,7 +23,11 @@ export function verifyLinear(request: WebhookRequest, options: VerifyOptions): V
   return withinTolerance(timestamp, options, DEFAULT_TOLERANCE_SECONDS) ? signed : staleTimestamp();
 }
 
-export function signLinear(input: { body: string | Uint8Array; secret: string; deliveryId?: string }): Record<string, string> {
+export function signLinear(input: {
+  body: string | Uint8Array;
+  secret: string;
+  deliveryId?: string;
+}): Record<string, string> {
   const headers: Record<string, string> = { 'linear-signature': signBodyHmac(scheme, input.body, input.secret) };
   if (input.deliveryId !== undefined) headers['linear-delivery'] = input.deliveryId;
   return headers;

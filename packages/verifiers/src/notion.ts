@@ -9,7 +9,12 @@ import type { ProviderVerifier } from './internal/verifier.js';
  * Notion signs the raw body with the subscription's whole `verification_token` (`secret_...`):
  * `X-Notion-Signature: sha256=<hex>`. There is no timestamp header; dedupe on the body's `id`.
  */
-const scheme: BodyHmacScheme = { header: 'x-notion-signature', prefix: 'sha256=', encoding: 'hex', algorithm: 'sha256' };
+const scheme: BodyHmacScheme = {
+  header: 'x-notion-signature',
+  prefix: 'sha256=',
+  encoding: 'hex',
+  algorithm: 'sha256',
+};
 
 export function verifyNotion(request: WebhookRequest, options: VerifyOptions): VerifyResult {
   return verifyBodyHmac(scheme, request, options);

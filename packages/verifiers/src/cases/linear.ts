@@ -11,7 +11,12 @@ const sign = ({ body, secret, timestampMs }: { body: string | Uint8Array; secret
 export const linearCase: ProviderCase = {
   provider: 'linear',
   secrets: ['lin_wh_0123456789abcdef', 'lin_wh_fedcba9876543210'],
-  body: prettyJson({ action: 'create', type: 'Issue', data: { id: '2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9' }, webhookId: 'wh_1' }),
+  body: prettyJson({
+    action: 'create',
+    type: 'Issue',
+    data: { id: '2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9' },
+    webhookId: 'wh_1',
+  }),
   sign: ({ body, secret, nowMs }) => sign({ body, secret, timestampMs: nowMs }),
   signatureHeader: 'linear-signature',
   malformedValue: 'sha256=abc',

@@ -1,7 +1,15 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
 import { bodyBytes, decodeBase64, decodeHex, type HmacAlgorithm, hmac } from './crypto.js';
 import { headerValues } from './headers.js';
-import { hasUsableSecret, malformedHeader, matchSecret, missingHeader, noSecret, ok, signatureMismatch } from './result.js';
+import {
+  hasUsableSecret,
+  malformedHeader,
+  matchSecret,
+  missingHeader,
+  noSecret,
+  ok,
+  signatureMismatch,
+} from './result.js';
 
 export interface BodyHmacScheme {
   /** Lower-case header name. */

@@ -22,7 +22,11 @@ const DEFAULT_TOLERANCE_SECONDS = 300;
  * `{id}.{timestamp}.{raw body}`, keyed by the base64-decoded secret (after `whsec_`).
  * `prefixes` are tried in order (Svix sends `svix-*`, newer Svix and others `webhook-*`).
  */
-export function verifyStandard(prefixes: readonly string[], request: WebhookRequest, options: VerifyOptions): VerifyResult {
+export function verifyStandard(
+  prefixes: readonly string[],
+  request: WebhookRequest,
+  options: VerifyOptions,
+): VerifyResult {
   if (!hasUsableSecret(options)) return noSecret();
   const prefix = prefixes.find((p) => headerValues(request.headers, `${p}-signature`).length > 0) ?? prefixes[0]!;
   const signatureHeader = `${prefix}-signature`;
@@ -32,7 +36,10 @@ export function verifyStandard(prefixes: readonly string[], request: WebhookRequ
   if (!id.ok) return fail(id.reason, `${id.reason === 'missing_header' ? 'Missing' : 'Malformed'} ${prefix}-id header`);
   const timestamp = singleHeader(request.headers, `${prefix}-timestamp`);
   if (!timestamp.ok) {
-    return fail(timestamp.reason, `${timestamp.reason === 'missing_header' ? 'Missing' : 'Malformed'} ${prefix}-timestamp header`);
+    return fail(
+      timestamp.reason,
+      `${timestamp.reason === 'missing_header' ? 'Missing' : 'Malformed'} ${prefix}-timestamp header`,
+    );
   }
   const seconds = parseInteger(timestamp.value);
   if (seconds === null) return malformedHeader(`${prefix}-timestamp`, 'whole seconds since the epoch');

@@ -35,7 +35,12 @@ export function verifyV0(scheme: V0Scheme, request: WebhookRequest, options: Ver
   }
   const seconds = parseInteger(timestamp.value);
   if (seconds === null) return malformedHeader(scheme.timestampHeader, 'whole seconds since the epoch');
-  const digestScheme: BodyHmacScheme = { header: scheme.signatureHeader, prefix: 'v0=', encoding: 'hex', algorithm: 'sha256' };
+  const digestScheme: BodyHmacScheme = {
+    header: scheme.signatureHeader,
+    prefix: 'v0=',
+    encoding: 'hex',
+    algorithm: 'sha256',
+  };
   const candidates = candidateDigests(digestScheme, values);
   if (candidates === null) return malformedHeader(scheme.signatureHeader, 'v0=<hex>');
   if (!withinTolerance(seconds * 1000, options, scheme.defaultToleranceSeconds)) return staleTimestamp();

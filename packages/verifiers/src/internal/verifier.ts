@@ -5,5 +5,8 @@ export interface ProviderVerifier {
   readonly id: string;
   verify(request: WebhookRequest, options: VerifyOptions): VerifyResult | Promise<VerifyResult>;
   /** Answers the provider's exact handshake shape only; null for anything else. */
-  handshake?(request: WebhookRequest, options: VerifyOptions): HandshakeResponse | null | Promise<HandshakeResponse | null>;
+  handshake?(
+    request: WebhookRequest,
+    options: VerifyOptions,
+  ): HandshakeResponse | null | Promise<HandshakeResponse | null>;
 }
