@@ -54,7 +54,7 @@ export interface RegistrationStore {
   update(registration: WebhookRegistration, options?: UpdateOptions): Promise<WebhookRegistration>;
   /** Succeeds when already gone. */
   delete(id: string): Promise<void>;
-  list(tenantId: string, options?: ListRegistrationsOptions): Promise<Page<WebhookRegistration>>;
+  listRegistrations(tenantId: string, options?: ListRegistrationsOptions): Promise<Page<WebhookRegistration>>;
   counts(tenantId?: string): Promise<{ total: number; failed: number }>;
   /** Atomic increment; never a read-modify-write of the registration document. */
   recordOutcome(id: string, outcome: CounterOutcome, at: Date): Promise<void>;
@@ -62,43 +62,73 @@ export interface RegistrationStore {
 }
 
 export type DeliveryOutcome =
+  /** Stored; its sync tasks (if any matched) were handed to the queue. */
   | 'accepted'
+  /** Stored; the queue was unavailable, so the tasks wait in the outbox. */
   | 'queued'
-  | 'unmatched'
+  /** A repeat of a delivery already accepted: nothing triggered. */
   | 'duplicate'
+  /** The signature did not verify. */
   | 'rejected'
+  /** Verified but not understood. */
   | 'invalid_payload'
+  /** Refused with 429 before verification. */
   | 'rate_limited'
   | 'handshake';
+
+/** What a rejected delivery looked like, to answer "why does my signature fail?". Never a secret. */
+export interface SignatureDiagnostics {
+  /** Names of the signature-related headers that were present. */
+  signatureHeaders: string[];
+  bodyLength: number;
+  contentType?: string;
+  /** Seconds between the request's timestamp header and the receiver's clock, when it has one. */
+  timestampSkewSeconds?: number;
+}
 
 export interface DeliveryRecord {
   id: string;
   registrationId: string;
   tenantId: string;
-  dedupeKey?: string;
   receivedAt: Date;
-  /** Request headers with secrets (authorization, signatures' keys) removed. */
+  /** Request headers with credentials (authorization, cookies, tokens) removed. */
   headers: Record<string, string>;
+  /** The raw body as received (rejections keep at most the first 4 KB). */
   body: Uint8Array;
+  /** True when `body` holds only the start of what arrived. */
+  bodyTruncated?: boolean;
+  /** True when a credential header was dropped, so the stored request cannot prove itself again. */
+  proofRedacted?: boolean;
   url?: string;
   method?: string;
   outcome: DeliveryOutcome;
+  /** A machine-readable reason for a failure, such as a verification reason code. */
   reason?: string;
-  events?: Array<Pick<WebhookEvent, 'eventType' | 'entityType' | 'entityId' | 'deliveryId'>>;
+  events: Array<Pick<WebhookEvent, 'eventType' | 'entityType' | 'entityId' | 'deliveryId'>>;
+  /** The dedupe keys this delivery claimed. */
+  dedupeKeys: string[];
   syncTriggered: boolean;
+  /** Which of the registration's secrets verified it (0 = the newest). */
   secretIndex?: number;
+  diagnostics?: SignatureDiagnostics;
+  /** Set on a replay: the delivery whose stored bytes were run again. */
+  replayOf?: string;
   durationMs?: number;
 }
 
 export interface DeliveryStore {
-  /** Atomic create-if-absent of (registrationId, key); true for the one caller that created it. */
+  /** Atomic create-if-absent of (registrationId, key) until it expires; true for the one caller that created it. */
   claimDedupeKey(registrationId: string, key: string, ttlMs: number, now: Date): Promise<boolean>;
   /** Frees a claim whose delivery could not be stored, so the provider's retry is not a duplicate. */
   releaseDedupeKey(registrationId: string, key: string): Promise<void>;
-  /** Appends the delivery and, in the same transaction where the engine allows, its sync tasks. */
-  append(record: DeliveryRecord, tasks?: SyncTask[]): Promise<void>;
-  get(id: string): Promise<DeliveryRecord | null>;
-  listRecent(registrationId: string, limit: number): Promise<DeliveryRecord[]>;
+  /**
+   * Appends the delivery and its outbox tasks in one transaction where the engine allows.
+   * Rejected deliveries are capped per registration (the newest `keepRejected`, default 100).
+   */
+  append(record: DeliveryRecord, tasks?: NewOutboxTask[]): Promise<void>;
+  getDelivery(id: string): Promise<DeliveryRecord | null>;
+  /** Newest first. */
+  listDeliveries(registrationId: string, limit: number): Promise<DeliveryRecord[]>;
 }
 
 export interface CacheStats {
@@ -148,6 +178,45 @@ export interface EnqueueOptions {
 
 export interface SyncQueue {
   enqueue(task: SyncTask, options: EnqueueOptions): Promise<void>;
+}
+
+export type OutboxStatus = 'pending' | 'leased' | 'done' | 'dead';
+
+export interface NewOutboxTask {
+  id: string;
+  /** Derived from the dedupe key so every queue's duplicate detection holds. */
+  messageId: string;
+  task: SyncTask;
+  /** Not dispatched before this time (rate-limited GitHub deliveries are released later). */
+  availableAt: Date;
+  /** The receive path dispatches the task itself first; the dispatcher waits until this lease ends. */
+  leasedUntil?: Date;
+  maxAttempts: number;
+}
+
+export interface OutboxTask extends NewOutboxTask {
+  status: OutboxStatus;
+  attempts: number;
+  createdAt: Date;
+  lastError?: string;
+}
+
+export interface ListOutboxOptions {
+  tenantId?: string;
+  integrationId?: string;
+  status?: OutboxStatus;
+  limit?: number;
+}
+
+/** The durable outbox: sync tasks written with their delivery, dispatched until done or dead. */
+export interface OutboxStore {
+  /** Leases up to `limit` tasks that are due (pending, or leased with an expired lease). */
+  claimDue(now: Date, limit: number, leaseMs: number): Promise<OutboxTask[]>;
+  complete(id: string): Promise<void>;
+  /** Counts a failed attempt; the task is due again at `availableAt`, or dead after its last attempt. */
+  retry(id: string, error: string, availableAt: Date): Promise<OutboxStatus>;
+  listOutbox(options?: ListOutboxOptions): Promise<OutboxTask[]>;
+  outboxStats(now: Date): Promise<{ pending: number; dead: number; oldestPendingAgeMs: number }>;
 }
 
 export interface PublishedEvent {

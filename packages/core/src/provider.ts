@@ -47,6 +47,17 @@ export interface HandshakeResponse {
   status: number;
   contentType: string;
   body: string;
+  /**
+   * A secret the handshake hands over (Notion's verification_token), for the receiver to keep as
+   * the registration's secret. Never part of what is sent back.
+   */
+  capturedSecret?: string;
+}
+
+/** A fixed answer a provider requires on success (Salesforce outbound messages want a SOAP Ack). */
+export interface AcknowledgementBody {
+  contentType: string;
+  body: string;
 }
 
 export type ParseRequest = Pick<WebhookRequest, 'headers' | 'body'> & { url?: string };
@@ -65,6 +76,8 @@ export interface WebhookProvider {
   dedupeKey?(request: ParseRequest): string | undefined;
   /** Whether the provider retries failed deliveries (decides between 429 and store-and-throttle). */
   readonly retriesDeliveries?: boolean;
+  /** The body to answer a stored delivery with, when the provider needs a particular one. */
+  readonly acknowledgement?: AcknowledgementBody;
 }
 
 const PROVIDER_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;

@@ -44,10 +44,10 @@ export function notionVerificationToken(request: WebhookRequest): string | null 
   return token;
 }
 
+/** Answers the verification request and hands the token over as `capturedSecret`. */
 export function notionHandshake(request: WebhookRequest): HandshakeResponse | null {
-  return notionVerificationToken(request) === null
-    ? null
-    : { status: 200, contentType: 'application/json', body: '{}' };
+  const token = notionVerificationToken(request);
+  return token === null ? null : { status: 200, contentType: 'application/json', body: '{}', capturedSecret: token };
 }
 
 export const notion: ProviderVerifier = { id: 'notion', verify: verifyNotion, handshake: notionHandshake };

@@ -1,0 +1,252 @@
+import {
+  type CounterOutcome,
+  type DeliveryRecord,
+  type DeliveryStore,
+  type ListOutboxOptions,
+  type ListRegistrationsOptions,
+  type NewOutboxTask,
+  type OutboxStatus,
+  type OutboxStore,
+  type OutboxTask,
+  type Page,
+  type RegistrationCounters,
+  type RegistrationStore,
+  type UpdateOptions,
+  WebhookError,
+  type WebhookRegistration,
+} from '@webhooks/core';
+
+export interface MemoryStoreOptions {
+  /** Rejected deliveries kept per registration (the newest). */
+  keepRejected?: number;
+  /** Deliveries of other outcomes kept per registration (the newest). */
+  keepDeliveries?: number;
+}
+
+const zeroCounters = (): RegistrationCounters => ({ processedEventCount: 0, failureCount: 0, verificationFailureCount: 0 });
+
+/**
+ * Registrations, deliveries, dedupe claims and the outbox in process memory: for tests and for
+ * users who want zero dependencies and accept losing everything on restart.
+ */
+export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStore {
+  readonly #registrations = new Map<string, WebhookRegistration>();
+  readonly #counters = new Map<string, RegistrationCounters>();
+  readonly #claims = new Map<string, number>();
+  readonly #deliveries = new Map<string, DeliveryRecord>();
+  /** Per registration: ids of rejected and of other deliveries, oldest first. */
+  readonly #byRegistration = new Map<string, { rejected: string[]; other: string[] }>();
+  readonly #outbox = new Map<string, OutboxTask>();
+  readonly #keepRejected: number;
+  readonly #keepDeliveries: number;
+  #version = 0;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#keepRejected = options.keepRejected ?? 100;
+    this.#keepDeliveries = options.keepDeliveries ?? 10_000;
+  }
+
+  async get(id: string): Promise<WebhookRegistration | null> {
+    const found = this.#registrations.get(id);
+    return found ? structuredClone(found) : null;
+  }
+
+  async create(registration: WebhookRegistration): Promise<WebhookRegistration> {
+    if (this.#registrations.has(registration.id)) throw new WebhookError('conflict', 'Registration already exists');
+    const stored = { ...structuredClone(registration), etag: this.#nextEtag() };
+    this.#registrations.set(stored.id, stored);
+    this.#counters.set(stored.id, zeroCounters());
+    return structuredClone(stored);
+  }
+
+  async update(registration: WebhookRegistration, options: UpdateOptions = {}): Promise<WebhookRegistration> {
+    const current = this.#registrations.get(registration.id);
+    if (!current) throw new WebhookError('not_found', 'Registration not found');
+    if (options.ifMatch !== undefined && options.ifMatch !== current.etag) {
+      throw new WebhookError('conflict', 'Registration was changed by someone else');
+    }
+    const stored = { ...structuredClone(registration), etag: this.#nextEtag() };
+    this.#registrations.set(stored.id, stored);
+    return structuredClone(stored);
+  }
+
+  async delete(id: string): Promise<void> {
+    this.#registrations.delete(id);
+    this.#counters.delete(id);
+    const index = this.#byRegistration.get(id);
+    for (const deliveryId of [...(index?.rejected ?? []), ...(index?.other ?? [])]) this.#deliveries.delete(deliveryId);
+    this.#byRegistration.delete(id);
+  }
+
+  async listRegistrations(tenantId: string, options: ListRegistrationsOptions = {}): Promise<Page<WebhookRegistration>> {
+    const matching = [...this.#registrations.values()]
+      .filter(
+        (r) =>
+          r.tenantId === tenantId &&
+          (options.integrationId === undefined || r.integrationId === options.integrationId) &&
+          (options.connectionId === undefined || r.connectionId === options.connectionId) &&
+          (options.status === undefined || r.status === options.status),
+      )
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+    const start = options.continuationToken ? Number.parseInt(options.continuationToken, 10) || 0 : 0;
+    const limit = Math.max(1, Math.min(options.limit ?? 100, 1000));
+    const page: Page<WebhookRegistration> = {
+      items: matching.slice(start, start + limit).map((r) => structuredClone(r)),
+    };
+    if (start + limit < matching.length) page.continuationToken = String(start + limit);
+    return page;
+  }
+
+  async counts(tenantId?: string): Promise<{ total: number; failed: number }> {
+    let total = 0;
+    let failed = 0;
+    for (const r of this.#registrations.values()) {
+      if (tenantId !== undefined && r.tenantId !== tenantId) continue;
+      total++;
+      if (r.status === 'failed') failed++;
+    }
+    return { total, failed };
+  }
+
+  async recordOutcome(id: string, outcome: CounterOutcome, at: Date): Promise<void> {
+    const counters = this.#counters.get(id);
+    if (!counters) return;
+    if (outcome === 'success') {
+      counters.processedEventCount++;
+      counters.failureCount = 0;
+      counters.lastEventAt = at;
+    } else if (outcome === 'failure') {
+      counters.failureCount++;
+      counters.lastFailureAt = at;
+    } else {
+      counters.verificationFailureCount++;
+      counters.lastVerificationFailureAt = at;
+    }
+  }
+
+  async getCounters(id: string): Promise<RegistrationCounters> {
+    const counters = this.#counters.get(id);
+    return counters ? { ...counters } : zeroCounters();
+  }
+
+  async claimDedupeKey(registrationId: string, key: string, ttlMs: number, now: Date): Promise<boolean> {
+    const claim = `${registrationId}\u0000${key}`;
+    const expiresAt = this.#claims.get(claim);
+    if (expiresAt !== undefined && expiresAt > now.getTime()) return false;
+    this.#claims.set(claim, now.getTime() + ttlMs);
+    return true;
+  }
+
+  async releaseDedupeKey(registrationId: string, key: string): Promise<void> {
+    this.#claims.delete(`${registrationId}\u0000${key}`);
+  }
+
+  async append(record: DeliveryRecord, tasks: NewOutboxTask[] = []): Promise<void> {
+    this.#deliveries.set(record.id, structuredClone(record));
+    let index = this.#byRegistration.get(record.registrationId);
+    if (!index) {
+      index = { rejected: [], other: [] };
+      this.#byRegistration.set(record.registrationId, index);
+    }
+    const rejected = record.outcome === 'rejected';
+    const ids = rejected ? index.rejected : index.other;
+    ids.push(record.id);
+    while (ids.length > (rejected ? this.#keepRejected : this.#keepDeliveries)) this.#deliveries.delete(ids.shift()!);
+    for (const task of tasks) {
+      this.#outbox.set(task.id, {
+        ...structuredClone(task),
+        status: task.leasedUntil ? 'leased' : 'pending',
+        attempts: 0,
+        createdAt: record.receivedAt,
+      });
+    }
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRecord | null> {
+    const found = this.#deliveries.get(id);
+    return found ? structuredClone(found) : null;
+  }
+
+  async listDeliveries(registrationId: string, limit: number): Promise<DeliveryRecord[]> {
+    const index = this.#byRegistration.get(registrationId);
+    if (!index) return [];
+    const { rejected, other } = index;
+    const newest: DeliveryRecord[] = [];
+    let r = rejected.length - 1;
+    let o = other.length - 1;
+    while (newest.length < limit && (r >= 0 || o >= 0)) {
+      const a = r >= 0 ? this.#deliveries.get(rejected[r]!) : undefined;
+      const b = o >= 0 ? this.#deliveries.get(other[o]!) : undefined;
+      const takeRejected = a !== undefined && (b === undefined || a.receivedAt >= b.receivedAt);
+      if (takeRejected) r--;
+      else o--;
+      const record = takeRejected ? a : b;
+      if (record) newest.push(structuredClone(record));
+    }
+    return newest;
+  }
+
+  async claimDue(now: Date, limit: number, leaseMs: number): Promise<OutboxTask[]> {
+    const due: OutboxTask[] = [];
+    for (const task of this.#outbox.values()) {
+      if (due.length >= limit) break;
+      const ready =
+        (task.status === 'pending' && task.availableAt <= now) ||
+        (task.status === 'leased' && (task.leasedUntil?.getTime() ?? 0) <= now.getTime());
+      if (!ready) continue;
+      task.status = 'leased';
+      task.leasedUntil = new Date(now.getTime() + leaseMs);
+      due.push(structuredClone(task));
+    }
+    return due;
+  }
+
+  async complete(id: string): Promise<void> {
+    // Finished tasks are dropped, so memory holds only the work still to do.
+    this.#outbox.delete(id);
+  }
+
+  async retry(id: string, error: string, availableAt: Date): Promise<OutboxStatus> {
+    const task = this.#outbox.get(id);
+    if (!task) return 'done';
+    if (task.status === 'done' || task.status === 'dead') return task.status;
+    task.attempts++;
+    task.lastError = error;
+    task.availableAt = availableAt;
+    delete task.leasedUntil;
+    task.status = task.attempts >= task.maxAttempts ? 'dead' : 'pending';
+    return task.status;
+  }
+
+  async listOutbox(options: ListOutboxOptions = {}): Promise<OutboxTask[]> {
+    const limit = options.limit ?? 100;
+    const found: OutboxTask[] = [];
+    for (const task of this.#outbox.values()) {
+      if (found.length >= limit) break;
+      if (options.status !== undefined && task.status !== options.status) continue;
+      if (options.tenantId !== undefined && task.task.tenantId !== options.tenantId) continue;
+      if (options.integrationId !== undefined && task.task.integrationId !== options.integrationId) continue;
+      found.push(structuredClone(task));
+    }
+    return found;
+  }
+
+  async outboxStats(now: Date): Promise<{ pending: number; dead: number; oldestPendingAgeMs: number }> {
+    let pending = 0;
+    let dead = 0;
+    let oldest = now.getTime();
+    for (const task of this.#outbox.values()) {
+      if (task.status === 'dead') dead++;
+      else if (task.status !== 'done') {
+        pending++;
+        oldest = Math.min(oldest, task.createdAt.getTime());
+      }
+    }
+    return { pending, dead, oldestPendingAgeMs: now.getTime() - oldest };
+  }
+
+  #nextEtag(): string {
+    this.#version++;
+    return `"${this.#version}"`;
+  }
+}

@@ -1,0 +1,67 @@
+import { defineProvider, type WebhookProvider, WebhookError } from '@webhooks/core';
+import { parseWebhook } from '@webhooks/parsers';
+import { handshakeResponse, PROVIDER_IDS, verifyWebhook } from '@webhooks/verifiers';
+
+/**
+ * Whether each built-in provider retries a failed delivery. Only for those is a 429 safe: GitHub
+ * never retries, so refusing its delivery loses the event (its over-limit deliveries are stored and
+ * their sync tasks released later instead).
+ */
+const RETRIES: Record<string, boolean> = {
+  github: false,
+  slack: true,
+  notion: true,
+  salesforce: false,
+  'salesforce-outbound': true,
+  'salesforce-datacloud': false,
+  google: true,
+  'google-calendar': true,
+  stripe: true,
+  'standard-webhooks': true,
+  svix: true,
+  shopify: true,
+  twilio: false,
+  hubspot: true,
+  linear: true,
+  zoom: true,
+  msgraph: true,
+};
+
+function builtin(id: string): WebhookProvider {
+  return defineProvider({
+    id,
+    verify: (request, options) => verifyWebhook(id, request, options),
+    parse: (request) => parseWebhook(id, request),
+    handshake: (request, options) => handshakeResponse(id, request, options),
+    retriesDeliveries: RETRIES[id] ?? false,
+  });
+}
+
+/** The providers a service knows: the built-in ones plus any contributed provider. */
+export class ProviderRegistry {
+  readonly #providers = new Map<string, WebhookProvider>();
+
+  constructor(extra: readonly WebhookProvider[] = []) {
+    for (const id of PROVIDER_IDS) this.#providers.set(id, builtin(id));
+    for (const provider of extra) this.add(provider);
+  }
+
+  /** Adds a contributed provider; its id may replace a built-in one on purpose. */
+  add(provider: WebhookProvider): void {
+    this.#providers.set(provider.id, defineProvider(provider));
+  }
+
+  get(id: string): WebhookProvider | undefined {
+    return this.#providers.get(id);
+  }
+
+  require(id: string): WebhookProvider {
+    const provider = this.#providers.get(id);
+    if (!provider) throw new WebhookError('unsupported_provider', `Unknown provider: ${id.slice(0, 64)}`);
+    return provider;
+  }
+
+  ids(): string[] {
+    return [...this.#providers.keys()];
+  }
+}

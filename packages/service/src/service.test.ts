@@ -1,0 +1,597 @@
+import type { ProviderRegistrar, WebhookRegistration } from '@webhooks/core';
+import { HEALTH_RECOMMENDATIONS, SILENT_RECOMMENDATION, WebhookError } from '@webhooks/core';
+import { signGitHub, signNotion, signSalesforce, signSlack, signStripe } from '@webhooks/verifiers';
+import { describe, expect, it } from 'vitest';
+import { OutboxDispatcher } from './dispatcher.js';
+import { MemoryStore } from './memory/memory-store.js';
+import { failing, harness } from './test-support.js';
+
+const TENANT = 'tenant-123';
+const OTHER_TENANT = 'tenant-456';
+
+const issueBody = (id = 1234567, action = 'opened') =>
+  JSON.stringify({ action, issue: { number: 123, id, title: 'Bug: Login fails on mobile', user: { login: 'john_dev' } } });
+
+const salesforceBody =
+  '{"action":"created","sobject":{"name":"Contact","fields":{"Id":"003xx000004TMM","FirstName":"John","LastName":"Doe"}}}';
+
+async function registerGitHub(h: ReturnType<typeof harness>, events = ['issue.*']) {
+  const { registration } = await h.service.registerWebhook(TENANT, 'github', 'conn-1', events);
+  return registration;
+}
+
+function githubDelivery(registration: WebhookRegistration, body = issueBody(), deliveryId = crypto.randomUUID()) {
+  return {
+    headers: { ...signGitHub({ body, secret: registration.webhookSecret, deliveryId, event: 'issues' }), 'content-type': 'application/json' },
+    body,
+  };
+}
+
+describe('registerWebhook', () => {
+  it('generates a whsec_ secret of 32 CSPRNG bytes and a URL from the public base URL', async () => {
+    const h = harness();
+    const { registration, setup } = await h.service.registerWebhook(TENANT, 'github', 'conn-1', ['issue.opened']);
+    expect(registration.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(registration.webhookSecret.slice(6), 'base64')).toHaveLength(32);
+    expect(registration.webhookUrl).toBe(`https://hooks.example.com/webhooks/${registration.id}`);
+    expect(registration).toMatchObject({ tenantId: TENANT, integrationId: 'github', status: 'pending_verification', isVerified: false, failureCount: 0 });
+    expect(setup?.instructions.join('\n')).toContain(registration.webhookUrl);
+    const second = await h.service.registerWebhook(TENANT, 'github', 'conn-1', ['issue.opened']);
+    expect(second.registration.webhookSecret).not.toBe(registration.webhookSecret);
+  });
+
+  it('keeps a provider-issued secret and says so in the setup instructions', async () => {
+    const h = harness();
+    const { registration, setup } = await h.service.registerWebhook(TENANT, 'slack', 'conn-1', ['message.*'], {
+      webhookSecret: '8f742231b10e8888abcd99yyyzzz85a5',
+    });
+    expect(registration.webhookSecret).toBe('8f742231b10e8888abcd99yyyzzz85a5');
+    expect(setup?.instructions.join('\n')).toContain('the provider issued');
+  });
+
+  it.each([
+    ['an unknown provider', 'gitlab', ['a.b'], 'unsupported_provider'],
+    ['no events', 'github', [], 'invalid_request'],
+    ['a malformed pattern', 'github', ['issue..opened'], 'invalid_request'],
+    ['a non-string pattern', 'github', [42], 'invalid_request'],
+  ])('rejects %s with a WebhookError', async (_, provider, events, code) => {
+    const h = harness();
+    await expect(h.service.registerWebhook(TENANT, provider, 'conn-1', events as string[])).rejects.toMatchObject({ code });
+  });
+
+  it('rejects a nonsense retry policy and a too-short provided secret', async () => {
+    const h = harness();
+    await expect(
+      h.service.registerWebhook(TENANT, 'github', 'c', ['*'], { retryPolicy: { maxRetries: -1, backoffSeconds: 60 } }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(h.service.registerWebhook(TENANT, 'github', 'c', ['*'], { webhookSecret: 'short' })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+  });
+
+  it('is active with the provider hook id when a registrar creates the webhook', async () => {
+    const registrar: ProviderRegistrar = {
+      register: async () => ({ kind: 'registered', providerWebhookId: '12345678' }),
+      unregister: async () => {},
+    };
+    const h = harness({ registrars: { github: registrar } });
+    const { registration, setup } = await h.service.registerWebhook(TENANT, 'github', 'conn-1', ['issue.*']);
+    expect(registration).toMatchObject({ status: 'active', providerWebhookId: '12345678' });
+    expect(setup).toBeUndefined();
+  });
+
+  it('still registers, with manual instructions, when the provider API throws', async () => {
+    const registrar: ProviderRegistrar = {
+      register: async () => {
+        throw new Error('ECONNREFUSED');
+      },
+      unregister: async () => {},
+    };
+    const h = harness({ registrars: { github: registrar } });
+    const { registration, setup } = await h.service.registerWebhook(TENANT, 'github', 'conn-1', ['issue.*']);
+    expect(registration.status).toBe('pending_verification');
+    expect(setup?.kind).toBe('manual');
+  });
+});
+
+describe('processWebhookEvent', () => {
+  it("processes the spec's GitHub example: 200, event, entity and a sync task", async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const { headers, body } = githubDelivery(registration);
+    const result = await h.service.processWebhookEvent(registration.id, headers, body);
+    expect(result).toMatchObject({ success: true, status: 200, eventType: 'opened', entityId: '1234567', syncTriggered: true, duplicate: false, queued: false });
+    expect(result.processingTimeMs).toBeGreaterThanOrEqual(0);
+    expect(h.queue.messages).toHaveLength(1);
+    expect(h.queue.messages[0]!.task).toMatchObject({
+      integrationId: 'github',
+      connectionId: 'conn-1',
+      syncType: 'webhook_triggered',
+      webhookEventId: '1234567',
+      metadata: { webhook: registration.id },
+      tenantId: TENANT,
+      entityType: 'issue',
+      eventType: 'opened',
+    });
+  });
+
+  it("processes the spec's Salesforce example with X-Salesforce-Event-Signature", async () => {
+    const h = harness();
+    const { registration } = await h.service.registerWebhook(TENANT, 'salesforce', 'conn-456', ['Contact.created', 'Contact.updated']);
+    const headers = signSalesforce({ body: salesforceBody, secret: registration.webhookSecret });
+    const result = await h.service.processWebhookEvent(registration.id, headers, salesforceBody);
+    expect(result).toMatchObject({ success: true, status: 200, eventType: 'created', entityId: '003xx000004TMM', syncTriggered: true });
+  });
+
+  it('answers 404 for an unknown id and for ids that are not ours, without touching the store', async () => {
+    const store = new MemoryStore();
+    const seen: string[] = [];
+    const spy = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property === 'get') return async (id: string) => (seen.push(id), store.get(id));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const h = harness({ registrations: spy });
+    const hostile = ['../../etc/passwd', 'x'.repeat(10_000), 'ünïcødé', "1' OR '1'='1", '{"$ne":null}', '', 'a/b'];
+    for (const id of hostile) {
+      expect(await h.service.processWebhookEvent(id, {}, '{}')).toMatchObject({ status: 404, code: 'not_found' });
+    }
+    expect(seen).toEqual([]);
+    expect(await h.service.processWebhookEvent('wh_doesnotexist', {}, '{}')).toMatchObject({ status: 404 });
+  });
+
+  it('answers 401 with the reason for a bad signature, records it and keeps the webhook healthy', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const { body } = githubDelivery(registration);
+    const headers = { ...signGitHub({ body, secret: 'not-the-secret' }), 'content-type': 'application/json' };
+    for (let i = 0; i < 5; i++) {
+      const result = await h.service.processWebhookEvent(registration.id, headers, body);
+      expect(result).toMatchObject({ success: false, status: 401, error: 'Invalid webhook signature', reason: 'signature_mismatch' });
+    }
+    expect(h.queue.messages).toHaveLength(0);
+    const [rejected] = await h.service.listDeliveries(registration.id, TENANT, 10);
+    expect(rejected).toMatchObject({
+      outcome: 'rejected',
+      reason: 'signature_mismatch',
+      diagnostics: { signatureHeaders: ['x-hub-signature-256'], bodyLength: Buffer.byteLength(body), contentType: 'application/json' },
+    });
+    expect((await h.store.getCounters(registration.id)).verificationFailureCount).toBe(5);
+    const health = await h.service.checkWebhookHealth(registration.id, TENANT);
+    expect(health.failureCount).toBe(0);
+    expect(health.status).not.toBe('failed');
+  });
+
+  it('keeps only the first 4 KB of a rejected body and at most 100 rejections', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const big = 'x'.repeat(10_000);
+    for (let i = 0; i < 105; i++) {
+      await h.service.processWebhookEvent(registration.id, { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }, big);
+    }
+    const deliveries = await h.service.listDeliveries(registration.id, TENANT, 500);
+    expect(deliveries).toHaveLength(100);
+    expect(deliveries[0]!.body.byteLength).toBe(4096);
+    expect(deliveries[0]!.bodyTruncated).toBe(true);
+  });
+
+  it('answers a repeat of a delivery with 200 duplicate and triggers nothing', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const delivery = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    const again = await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    expect(again).toMatchObject({ success: true, status: 200, duplicate: true, syncTriggered: false });
+    expect(h.queue.messages).toHaveLength(1);
+  });
+
+  it('dedupes on the hash of the signed bytes when the provider sends no delivery id, for at least 7 days', async () => {
+    const h = harness();
+    const { registration } = await h.service.registerWebhook(TENANT, 'salesforce', 'c', ['contact.*']);
+    const headers = signSalesforce({ body: salesforceBody, secret: registration.webhookSecret });
+    await h.service.processWebhookEvent(registration.id, headers, salesforceBody);
+    h.clock.advance(7 * 24 * 3600_000 - 1);
+    expect(await h.service.processWebhookEvent(registration.id, headers, salesforceBody)).toMatchObject({ duplicate: true });
+    h.clock.advance(2);
+    expect(await h.service.processWebhookEvent(registration.id, headers, salesforceBody)).toMatchObject({ duplicate: false });
+  });
+
+  it('stores but triggers nothing for an event no pattern matches', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h, ['pull_request.*']);
+    const { headers, body } = githubDelivery(registration);
+    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({ status: 200, syncTriggered: false });
+    expect(h.queue.messages).toHaveLength(0);
+    expect((await h.service.listDeliveries(registration.id, TENANT))[0]).toMatchObject({ outcome: 'accepted', syncTriggered: false });
+  });
+
+  it('answers 202 queued when the queue throws, keeps the task in the outbox and dispatches it once later', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    h.queue.failWith = new Error('ServiceBusError: connection lost');
+    const results = [];
+    for (let i = 0; i < 3; i++) {
+      const { headers, body } = githubDelivery(registration, issueBody(1000 + i));
+      results.push(await h.service.processWebhookEvent(registration.id, headers, body));
+    }
+    for (const result of results) {
+      expect(result).toMatchObject({ success: true, status: 202, syncTriggered: false, queued: true });
+    }
+    expect(await h.store.listOutbox({ status: 'pending' })).toHaveLength(3);
+
+    const dispatcher = new OutboxDispatcher({ outbox: h.store, queue: h.queue, clock: h.clock });
+    h.clock.advance(60_000);
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 3, sent: 0, retried: 3 });
+    h.queue.failWith = null;
+    h.clock.advance(3600_000);
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 3, sent: 3 });
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 0 });
+    expect(h.queue.messages.map((m) => m.task.entityId).sort()).toEqual(['1000', '1001', '1002']);
+  });
+
+  it('dead-letters a task after the retry policy runs out', async () => {
+    const h = harness();
+    const { registration } = await h.service.registerWebhook(TENANT, 'github', 'c', ['*'], {
+      retryPolicy: { maxRetries: 1, backoffSeconds: 1 },
+    });
+    h.queue.failWith = new Error('down');
+    const { headers, body } = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, headers, body);
+    const dispatcher = new OutboxDispatcher({ outbox: h.store, queue: h.queue, clock: h.clock });
+    h.clock.advance(3600_000);
+    expect(await dispatcher.runOnce()).toMatchObject({ dead: 1 });
+    expect(await h.store.listOutbox({ status: 'dead' })).toHaveLength(1);
+    expect((await h.service.healthCheck()).status).toBe('degraded');
+  });
+
+  it('answers 503 and acknowledges nothing when the store fails, and accepts the retry once it is back', async () => {
+    const store = failing(new MemoryStore(), ['append', 'get']);
+    const h = harness({ registrations: store, deliveries: store, outbox: store });
+    const registration = await registerGitHub(h);
+    const { headers, body } = githubDelivery(registration);
+    store.failing = true;
+    const result = await h.service.processWebhookEvent(registration.id, headers, body);
+    expect(result).toMatchObject({ success: false, status: 503, code: 'store_unavailable' });
+    expect(JSON.stringify(result)).not.toContain('connection refused');
+    expect(h.queue.messages).toHaveLength(0);
+    store.failing = false;
+    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({ status: 200, duplicate: false });
+    expect(h.queue.messages).toHaveLength(1);
+  });
+
+  it('answers 503 when the registration cannot be looked up', async () => {
+    const store = failing(new MemoryStore(), ['get']);
+    const h = harness({ registrations: store, deliveries: store, outbox: store });
+    store.failing = true;
+    expect(await h.service.processWebhookEvent('wh_abc', {}, '{}')).toMatchObject({ status: 503 });
+  });
+
+  it('counts 50 concurrent events on one registration as 50', async () => {
+    const h = harness({ rateLimit: { perMinute: 1000 } });
+    const registration = await registerGitHub(h);
+    const deliveries = Array.from({ length: 50 }, (_, i) => githubDelivery(registration, issueBody(i + 1)));
+    const results = await Promise.all(deliveries.map((d) => h.service.processWebhookEvent(registration.id, d.headers, d.body)));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect((await h.store.getCounters(registration.id)).processedEventCount).toBe(50);
+    expect(h.queue.messages).toHaveLength(50);
+  });
+
+  it('triggers exactly once when the same delivery arrives 5 times concurrently', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const delivery = githubDelivery(registration);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)),
+    );
+    expect(results.filter((r) => r.duplicate === false)).toHaveLength(1);
+    expect(h.queue.messages).toHaveLength(1);
+    expect(h.publisher.events).toHaveLength(1);
+  });
+
+  it('answers 429 with Retry-After over the limit for a provider that retries (Slack)', async () => {
+    const h = harness({ rateLimit: { perMinute: 3 } });
+    const { registration } = await h.service.registerWebhook(TENANT, 'slack', 'c', ['*'], { webhookSecret: 'slack-signing-secret' });
+    const statuses: number[] = [];
+    let last;
+    for (let i = 0; i < 5; i++) {
+      const body = JSON.stringify({ type: 'event_callback', event_id: `Ev${i}`, event: { type: 'message', ts: `1.${i}` } });
+      const headers = signSlack({ body, secret: registration.webhookSecret, timestamp: Math.floor(h.clock.now() / 1000) });
+      last = await h.service.processWebhookEvent(registration.id, headers, body);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(last!.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('stores GitHub deliveries over the limit and releases their tasks later, since GitHub never retries', async () => {
+    const h = harness({ rateLimit: { perMinute: 2 } });
+    const registration = await registerGitHub(h);
+    const results = [];
+    for (let i = 0; i < 4; i++) {
+      const { headers, body } = githubDelivery(registration, issueBody(i + 1));
+      results.push(await h.service.processWebhookEvent(registration.id, headers, body));
+    }
+    expect(results.map((r) => r.status)).toEqual([200, 200, 202, 202]);
+    expect(h.queue.messages).toHaveLength(2);
+    const dispatcher = new OutboxDispatcher({ outbox: h.store, queue: h.queue, clock: h.clock });
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 0 });
+    h.clock.advance(30_000);
+    expect(await dispatcher.runOnce()).toMatchObject({ sent: 1 });
+    h.clock.advance(30_000);
+    expect(await dispatcher.runOnce()).toMatchObject({ sent: 1 });
+    expect(h.queue.messages).toHaveLength(4);
+  });
+
+  it('refuses a flood of unsigned junk before verifying it', async () => {
+    const h = harness({ rateLimit: { perMinute: 100, floodPerMinute: 10 } });
+    const registration = await registerGitHub(h);
+    const statuses = [];
+    for (let i = 0; i < 12; i++) statuses.push((await h.service.processWebhookEvent(registration.id, {}, 'junk')).status);
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(10)).toEqual([429, 429]);
+  });
+
+  it('answers 400 for a verified but unparseable body and counts it as a failure', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const body = '{"not":"a github event"}';
+    const result = await h.service.processWebhookEvent(registration.id, signGitHub({ body, secret: registration.webhookSecret }), body);
+    expect(result).toMatchObject({ success: false, status: 400, code: 'invalid_payload' });
+    expect((await h.store.getCounters(registration.id)).failureCount).toBe(1);
+  });
+
+  it('marks a pending registration active and verified on its first verified event', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const { headers, body } = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, headers, body);
+    expect(await h.service.getWebhookRegistration(registration.id, TENANT)).toMatchObject({ status: 'active', isVerified: true });
+  });
+
+  it('publishes webhook.received without the secret, and a publish failure does not fail the webhook', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const first = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, first.headers, first.body);
+    const [published] = h.publisher.events;
+    expect(published).toMatchObject({ eventType: 'webhook.received', subject: `/github/webhooks/${registration.id}`, data: { syncTriggered: true } });
+    expect(JSON.stringify(published)).not.toContain(registration.webhookSecret);
+    h.publisher.failWith = new Error('Event Grid down');
+    const second = githubDelivery(registration, issueBody(99));
+    expect(await h.service.processWebhookEvent(registration.id, second.headers, second.body)).toMatchObject({ status: 200 });
+  });
+});
+
+describe('handshakes', () => {
+  it("answers Slack's signed url_verification with the challenge and verifies the registration", async () => {
+    const h = harness();
+    const { registration } = await h.service.registerWebhook(TENANT, 'slack', 'c', ['*'], { webhookSecret: 'slack-signing-secret' });
+    const body = JSON.stringify({ token: 'x', challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+    const unsigned = await h.service.processWebhookEvent(registration.id, {}, body);
+    expect(unsigned.status).toBe(401);
+    const headers = signSlack({ body, secret: registration.webhookSecret, timestamp: Math.floor(h.clock.now() / 1000) });
+    const result = await h.service.processWebhookEvent(registration.id, headers, body);
+    expect(result).toMatchObject({ status: 200, response: { body: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' } });
+    expect(await h.service.getWebhookRegistration(registration.id, TENANT)).toMatchObject({ status: 'active', isVerified: true });
+  });
+
+  it("captures Notion's verification_token as the secret and stays pending until a verified event", async () => {
+    const h = harness();
+    const { registration } = await h.service.registerWebhook(TENANT, 'notion', 'c', ['page.*']);
+    const token = 'secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl';
+    const handshakeBody = JSON.stringify({ verification_token: token });
+    const result = await h.service.processWebhookEvent(registration.id, signNotion({ body: handshakeBody, secret: token }), handshakeBody);
+    expect(result.status).toBe(200);
+    expect(JSON.stringify(result)).not.toContain(token);
+    expect(await h.service.getPendingVerificationToken(registration.id, TENANT)).toBe(token);
+    expect((await h.service.getWebhookRegistration(registration.id, TENANT))?.status).toBe('pending_verification');
+
+    const event = JSON.stringify({
+      id: '367cba44-b6f3-4c92-81e7-6a2e9659efd4',
+      timestamp: '2024-12-05T23:55:34.285Z',
+      type: 'page.created',
+      entity: { id: '153104cd-477e-809d-8dc4-ff2d96ae3090', type: 'page' },
+      data: {},
+    });
+    expect(await h.service.processWebhookEvent(registration.id, signNotion({ body: event, secret: token }), event)).toMatchObject({
+      status: 200,
+      syncTriggered: true,
+    });
+    expect((await h.service.getWebhookRegistration(registration.id, TENANT))?.status).toBe('active');
+    expect(await h.service.getPendingVerificationToken(registration.id, TENANT)).toBeNull();
+  });
+});
+
+describe('rotateWebhookSecret', () => {
+  it('returns the new secret once; the old one verifies through the grace period, then is rejected', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const oldSecret = registration.webhookSecret;
+    const rotated = await h.service.rotateWebhookSecret(registration.id, TENANT);
+    expect(rotated.webhookSecret).not.toBe(oldSecret);
+    expect(rotated.previousSecretExpiresAt).toEqual(new Date(h.clock.now() + 24 * 3600_000));
+
+    const signedWith = (secret: string, id: number) => {
+      const body = issueBody(id);
+      return { headers: signGitHub({ body, secret, deliveryId: `d-${id}`, event: 'issues' }), body };
+    };
+    const byNew = signedWith(rotated.webhookSecret, 1);
+    const byOld = signedWith(oldSecret, 2);
+    expect(await h.service.processWebhookEvent(registration.id, byNew.headers, byNew.body)).toMatchObject({ status: 200 });
+    expect(await h.service.processWebhookEvent(registration.id, byOld.headers, byOld.body)).toMatchObject({ status: 200 });
+    const [old, fresh] = await h.service.listDeliveries(registration.id, TENANT, 2);
+    expect(old?.secretIndex).toBe(1);
+    expect(fresh?.secretIndex).toBe(0);
+
+    h.clock.advance(24 * 3600_000 + 1);
+    const late = signedWith(oldSecret, 3);
+    expect(await h.service.processWebhookEvent(registration.id, late.headers, late.body)).toMatchObject({ status: 401 });
+  });
+
+  it('installs a provider-issued secret instead of generating one', async () => {
+    const h = harness();
+    const { registration } = await h.service.registerWebhook(TENANT, 'stripe', 'c', ['customer.*']);
+    const { webhookSecret } = await h.service.rotateWebhookSecret(registration.id, TENANT, { webhookSecret: 'whsec_from_stripe_dashboard' });
+    expect(webhookSecret).toBe('whsec_from_stripe_dashboard');
+    const body = JSON.stringify({ id: 'evt_1', object: 'event', type: 'customer.created', created: 1, data: { object: { id: 'cus_1', object: 'customer' } } });
+    const headers = signStripe({ body, secret: webhookSecret, timestamp: Math.floor(h.clock.now() / 1000) });
+    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({ status: 200, entityId: 'cus_1' });
+  });
+});
+
+describe('health', () => {
+  it("follows the spec's thresholds: degraded after 1-2 failures, failed at 3, healthy again after a success", async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const ok = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, ok.headers, ok.body);
+    expect((await h.service.checkWebhookHealth(registration.id, TENANT)).status).toBe('healthy');
+    const junk = '{"unrecognised":true}';
+    const bad = signGitHub({ body: junk, secret: registration.webhookSecret });
+    await h.service.processWebhookEvent(registration.id, bad, junk);
+    expect(await h.service.checkWebhookHealth(registration.id, TENANT)).toMatchObject({
+      status: 'failed',
+      failureCount: 1,
+      failureRate: 50,
+      recommendations: [...HEALTH_RECOMMENDATIONS.failed],
+    });
+    await h.service.processWebhookEvent(registration.id, bad, junk);
+    await h.service.processWebhookEvent(registration.id, bad, junk);
+    expect((await h.service.getWebhookRegistration(registration.id, TENANT))?.status).toBe('failed');
+    expect(await h.service.getUnhealthyWebhooks(TENANT)).toHaveLength(1);
+    expect((await h.service.healthCheck()).failedRegistrationsCount).toBe(1);
+    const again = githubDelivery(registration, issueBody(2));
+    await h.service.processWebhookEvent(registration.id, again.headers, again.body);
+    expect((await h.service.getWebhookRegistration(registration.id, TENANT))?.status).toBe('active');
+    expect((await h.service.checkWebhookHealth(registration.id, TENANT)).failureCount).toBe(0);
+  });
+
+  it('degrades at a 1-2 failure streak when the rate stays low', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    for (let i = 0; i < 30; i++) {
+      const d = githubDelivery(registration, issueBody(i + 1));
+      await h.service.processWebhookEvent(registration.id, d.headers, d.body);
+    }
+    const junk = '{"unrecognised":true}';
+    await h.service.processWebhookEvent(registration.id, signGitHub({ body: junk, secret: registration.webhookSecret }), junk);
+    expect(await h.service.checkWebhookHealth(registration.id, TENANT)).toMatchObject({
+      status: 'degraded',
+      failureCount: 1,
+      recommendations: [...HEALTH_RECOMMENDATIONS.degraded],
+    });
+  });
+
+  it('reports a registration that has gone silent', async () => {
+    const h = harness({ silentAfterMs: 3600_000 });
+    const registration = await registerGitHub(h);
+    const d = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, d.headers, d.body);
+    h.clock.advance(3600_001);
+    expect((await h.service.checkWebhookHealth(registration.id, TENANT)).recommendations).toContain(SILENT_RECOMMENDATION);
+  });
+
+  it('reports service health with counts and the cache hit rate', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const d = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, d.headers, d.body);
+    const health = await h.service.healthCheck();
+    expect(health).toMatchObject({ status: 'healthy', registrationsCount: 1, failedRegistrationsCount: 0 });
+    expect(health.cacheHitRate).toBeGreaterThan(0);
+  });
+
+  it('is unhealthy when the store is down', async () => {
+    const store = failing(new MemoryStore(), ['counts']);
+    const h = harness({ registrations: store, deliveries: store, outbox: store });
+    store.failing = true;
+    expect((await h.service.healthCheck()).status).toBe('unhealthy');
+  });
+});
+
+describe('tenant isolation', () => {
+  it("answers not-found for another tenant's registration on every tenant-scoped method", async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const d = githubDelivery(registration);
+    const { deliveryId } = await h.service.processWebhookEvent(registration.id, d.headers, d.body);
+    expect(await h.service.getWebhookRegistration(registration.id, OTHER_TENANT)).toBeNull();
+    expect(await h.service.listRegistrations(OTHER_TENANT)).toEqual([]);
+    expect(await h.service.getUnhealthyWebhooks(OTHER_TENANT)).toEqual([]);
+    const attempts = [
+      h.service.unregisterWebhook(registration.id, OTHER_TENANT),
+      h.service.rotateWebhookSecret(registration.id, OTHER_TENANT),
+      h.service.checkWebhookHealth(registration.id, OTHER_TENANT),
+      h.service.listDeliveries(registration.id, OTHER_TENANT),
+      h.service.replayDelivery(deliveryId!, OTHER_TENANT),
+      h.service.getPendingVerificationToken(registration.id, OTHER_TENANT),
+    ];
+    for (const attempt of attempts) {
+      await expect(attempt).rejects.toBeInstanceOf(WebhookError);
+      await expect(attempt).rejects.toMatchObject({ code: 'not_found', status: 404 });
+    }
+    expect(await h.service.getWebhookRegistration(registration.id, TENANT)).not.toBeNull();
+  });
+});
+
+describe('listing, unregistering and replaying', () => {
+  it('lists registrations with integration and connection filters', async () => {
+    const h = harness();
+    await h.service.registerWebhook(TENANT, 'github', 'conn-a', ['*']);
+    await h.service.registerWebhook(TENANT, 'github', 'conn-b', ['*']);
+    await h.service.registerWebhook(TENANT, 'salesforce', 'conn-a', ['*']);
+    expect(await h.service.listRegistrations(TENANT)).toHaveLength(3);
+    expect(await h.service.listRegistrations(TENANT, 'github')).toHaveLength(2);
+    expect(await h.service.listRegistrations(TENANT, 'github', 'conn-b')).toHaveLength(1);
+  });
+
+  it('unregisters: the provider is told, the store and cache forget, and deliveries get 404', async () => {
+    const calls: string[] = [];
+    const registrar: ProviderRegistrar = {
+      register: async () => ({ kind: 'registered', providerWebhookId: '42' }),
+      unregister: async ({ registration }) => void calls.push(registration.providerWebhookId ?? ''),
+    };
+    const h = harness({ registrars: { github: registrar } });
+    const registration = await registerGitHub(h);
+    const d = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, d.headers, d.body);
+    await h.service.unregisterWebhook(registration.id, TENANT);
+    expect(calls).toEqual(['42']);
+    expect(await h.service.getWebhookRegistration(registration.id, TENANT)).toBeNull();
+    const again = githubDelivery(registration, issueBody(5));
+    expect(await h.service.processWebhookEvent(registration.id, again.headers, again.body)).toMatchObject({ status: 404 });
+  });
+
+  it('replays a stored delivery from its raw bytes: verified again and triggered again', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const d = githubDelivery(registration);
+    const first = await h.service.processWebhookEvent(registration.id, d.headers, d.body);
+    h.clock.advance(3600_000);
+    const replay = await h.service.replayDelivery(first.deliveryId!, TENANT);
+    expect(replay).toMatchObject({ success: true, status: 200, syncTriggered: true, entityId: '1234567' });
+    expect(h.queue.messages).toHaveLength(2);
+    const [newest] = await h.service.listDeliveries(registration.id, TENANT, 1);
+    expect(newest).toMatchObject({ replayOf: first.deliveryId });
+  });
+
+  it('replays a delivery rejected for a wrong secret once the right secret is installed', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const body = issueBody();
+    const providerSecret = 'the-secret-github-actually-uses';
+    const rejected = await h.service.processWebhookEvent(registration.id, signGitHub({ body, secret: providerSecret }), body);
+    expect(rejected.status).toBe(401);
+    const [record] = await h.service.listDeliveries(registration.id, TENANT, 1);
+    expect(await h.service.replayDelivery(record!.id, TENANT)).toMatchObject({ status: 401 });
+    await h.service.rotateWebhookSecret(registration.id, TENANT, { webhookSecret: providerSecret });
+    expect(await h.service.replayDelivery(record!.id, TENANT)).toMatchObject({ status: 200, syncTriggered: true });
+  });
+
+  it('answers not-found for an unknown delivery id', async () => {
+    const h = harness();
+    await expect(h.service.replayDelivery('dlv_nope', TENANT)).rejects.toMatchObject({ code: 'not_found' });
+  });
+});

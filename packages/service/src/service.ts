@@ -1,0 +1,967 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  type Clock,
+  type ConnectionCredentials,
+  classifyHealth,
+  type DeliveryOutcome,
+  type DeliveryRecord,
+  type DeliveryStore,
+  type EventPublisher,
+  failureRatePercent,
+  type HeaderMap,
+  isValidEventPattern,
+  type ManualSetup,
+  type NewOutboxTask,
+  type OutboxStore,
+  type ProviderRegistrar,
+  type RateLimitDecision,
+  type RateLimiter,
+  type RegistrationCache,
+  type RegistrationProviderOptions,
+  type RegistrationStore,
+  type RetryPolicy,
+  type ServiceHealth,
+  type SyncQueue,
+  type SyncTask,
+  shouldTriggerSync,
+  systemClock,
+  type VerifyOptions,
+  WebhookError,
+  type WebhookEvent,
+  type WebhookHealth,
+  type WebhookProcessResult,
+  type WebhookRegistration,
+  type WebhookRequest,
+  isWebhookError,
+} from '@webhooks/core';
+import { diagnoseSignature, storableHeaders } from './diagnostics.js';
+import { LruRegistrationCache } from './memory/lru-cache.js';
+import { MemoryRateLimiter } from './memory/rate-limiter.js';
+import { ProviderRegistry } from './providers.js';
+import { manualInstructions, manualRegistrar } from './registrars.js';
+import { generateWebhookSecret } from './secret-box.js';
+
+/** The subset of pino's interface the service logs through. */
+export interface ServiceLogger {
+  debug(object: object, message?: string): void;
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+const silentLogger: ServiceLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface RateLimitSettings {
+  /** Verified deliveries per registration per minute (the spec's 100). */
+  perMinute: number;
+  /** Requests of any kind per registration per minute, checked before verification costs anything. */
+  floodPerMinute: number;
+}
+
+export interface WebhookManagementServiceOptions {
+  registrations: RegistrationStore;
+  deliveries: DeliveryStore;
+  outbox: OutboxStore;
+  queue: SyncQueue;
+  /** Webhook URLs are `${publicBaseUrl}/webhooks/${id}`. */
+  publicBaseUrl: string;
+  cache?: RegistrationCache;
+  rateLimiter?: RateLimiter;
+  publisher?: EventPublisher;
+  providers?: ProviderRegistry;
+  /** Registrars by provider id; providers without one get manual setup instructions. */
+  registrars?: Record<string, ProviderRegistrar>;
+  credentials?: ConnectionCredentials;
+  clock?: Clock;
+  logger?: ServiceLogger;
+  rateLimit?: Partial<RateLimitSettings>;
+  /** How long a delivery's dedupe key is kept (at least 7 days: Stripe retries for 3). */
+  dedupeTtlMs?: number;
+  /** How long a rotated-out secret keeps verifying. */
+  rotationGraceMs?: number;
+  /** A registration that used to receive events and has had none for this long is reported silent. */
+  silentAfterMs?: number;
+  /** The failure rate is computed over this many most recent deliveries. */
+  healthWindow?: number;
+  /** Used when a registration has no retry policy of its own. */
+  defaultRetryPolicy?: RetryPolicy;
+  /** Emits a debug log with signature diagnostics for every rejection (WEBHOOK_DEBUG). */
+  debugSignatures?: boolean;
+}
+
+export interface ProcessWebhookOptions {
+  /** The public URL the provider called (Twilio, HubSpot and Google's audience depend on it). */
+  url?: string;
+  method?: string;
+}
+
+/** What processWebhookEvent returns: the spec's result, plus how to answer. */
+export interface ProcessOutcome extends WebhookProcessResult {
+  /** The HTTP status to answer with. */
+  status: number;
+  /** A stable code for failures (`not_found`, `invalid_signature`, `rate_limited`, ...). */
+  code?: string;
+  /** The verification reason, or another machine-readable detail. */
+  reason?: string;
+  duplicate?: boolean;
+  /** The sync tasks are safe in the outbox and will be dispatched when the queue can take them. */
+  queued?: boolean;
+  /** How many events the delivery held (HubSpot and Graph batch them). */
+  events?: number;
+  /** Our id for the stored delivery. */
+  deliveryId?: string;
+  retryAfterSeconds?: number;
+  rateLimit?: RateLimitDecision;
+  /** Answer with this body instead of JSON (handshakes, Salesforce's SOAP Ack). */
+  response?: { contentType: string; body: string };
+}
+
+export interface RegisterWebhookOptions {
+  metadata?: Record<string, unknown>;
+  retryPolicy?: RetryPolicy;
+  /** A secret the provider issued (Slack signing secret, Stripe whsec_, ...); generated otherwise. */
+  webhookSecret?: string;
+  providerOptions?: RegistrationProviderOptions;
+}
+
+export interface RegisterWebhookResult {
+  registration: WebhookRegistration;
+  /** Present when the webhook must be set up at the provider by hand. */
+  setup?: ManualSetup;
+}
+
+export interface RotateSecretOptions {
+  /** A provider-issued secret to install instead of a generated one. */
+  webhookSecret?: string;
+  /** How long the previous secret keeps verifying; the service default otherwise. */
+  graceMs?: number;
+}
+
+export interface RotateSecretResult {
+  webhookSecret: string;
+  previousSecretExpiresAt: Date;
+}
+
+const DAY_MS = 24 * 3600_000;
+const REGISTRATION_ID = /^[A-Za-z0-9_-]{1,100}$/;
+const REJECTED_BODY_BYTES = 4096;
+const MAX_PREVIOUS_SECRETS = 5;
+const INLINE_LEASE_MS = 30_000;
+
+export class WebhookManagementService {
+  readonly #registrations: RegistrationStore;
+  readonly #deliveries: DeliveryStore;
+  readonly #outbox: OutboxStore;
+  readonly #queue: SyncQueue;
+  readonly #cache: RegistrationCache;
+  readonly #rateLimiter: RateLimiter;
+  readonly #publisher: EventPublisher | undefined;
+  readonly #providers: ProviderRegistry;
+  readonly #registrars: Record<string, ProviderRegistrar>;
+  readonly #credentials: ConnectionCredentials | undefined;
+  readonly #clock: Clock;
+  readonly #log: ServiceLogger;
+  readonly #publicBaseUrl: string;
+  readonly #limits: RateLimitSettings;
+  readonly #dedupeTtlMs: number;
+  readonly #rotationGraceMs: number;
+  readonly #silentAfterMs: number;
+  readonly #healthWindow: number;
+  readonly #defaultRetryPolicy: RetryPolicy;
+  readonly #debugSignatures: boolean;
+  /** Next release time per registration for held (rate-limited, non-retrying) deliveries. */
+  readonly #releaseSlots = new Map<string, number>();
+
+  constructor(options: WebhookManagementServiceOptions) {
+    this.#registrations = options.registrations;
+    this.#deliveries = options.deliveries;
+    this.#outbox = options.outbox;
+    this.#queue = options.queue;
+    this.#clock = options.clock ?? systemClock;
+    this.#cache = options.cache ?? new LruRegistrationCache();
+    this.#rateLimiter = options.rateLimiter ?? new MemoryRateLimiter(this.#clock);
+    this.#publisher = options.publisher;
+    this.#providers = options.providers ?? new ProviderRegistry();
+    this.#registrars = options.registrars ?? {};
+    this.#credentials = options.credentials;
+    this.#log = options.logger ?? silentLogger;
+    this.#publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
+    this.#limits = { perMinute: 100, floodPerMinute: 1000, ...options.rateLimit };
+    this.#dedupeTtlMs = Math.max(options.dedupeTtlMs ?? 7 * DAY_MS, 7 * DAY_MS);
+    this.#rotationGraceMs = options.rotationGraceMs ?? DAY_MS;
+    this.#silentAfterMs = options.silentAfterMs ?? 3 * DAY_MS;
+    this.#healthWindow = options.healthWindow ?? 100;
+    this.#defaultRetryPolicy = options.defaultRetryPolicy ?? { maxRetries: 5, backoffSeconds: 30 };
+    this.#debugSignatures = options.debugSignatures ?? false;
+  }
+
+  get providers(): ProviderRegistry {
+    return this.#providers;
+  }
+
+  /**
+   * The receive path. Reads top to bottom as DESIGN.md's twelve steps; never throws: every
+   * outcome, including a store that is down, is an answer with an HTTP status.
+   */
+  async processWebhookEvent(
+    registrationId: string,
+    headers: HeaderMap,
+    rawBody: string | Uint8Array,
+    options: ProcessWebhookOptions = {},
+  ): Promise<ProcessOutcome> {
+    const started = performance.now();
+    const receivedAt = new Date(this.#clock.now());
+    const request = toRequest(headers, rawBody, options);
+    const claimed: string[] = [];
+    try {
+      // 1. Look up the registration: cache, then store. Unknown ids learn nothing else.
+      const registration = await this.#lookup(registrationId);
+      if (!registration || registration.status === 'inactive') {
+        return failure(started, 404, 'not_found', 'Webhook registration not found');
+      }
+      const provider = this.#providers.get(registration.integrationId);
+      if (!provider) return failure(started, 503, 'unsupported_provider', 'Provider is not loaded on this receiver');
+
+      // 2. Rate limits: a flood guard before verification costs anything, then the per-registration
+      // limit, answered with 429 only for providers that retry.
+      const flood = await this.#rateLimiter.consume(`flood:${registration.id}`, this.#limits.floodPerMinute, 60_000);
+      if (!flood.allowed) return rateLimited(started, flood);
+      let rateLimit: RateLimitDecision | undefined;
+      if (provider.retriesDeliveries) {
+        rateLimit = await this.#rateLimiter.consume(`rate:${registration.id}`, this.#limits.perMinute, 60_000);
+        if (!rateLimit.allowed) return rateLimited(started, rateLimit);
+      }
+
+      // 3. Handshakes, for their exact shapes only (signed ones are verified inside).
+      const verifyOptions = this.#verifyOptions(registration);
+      const handshake = await provider.handshake?.(request, verifyOptions);
+      if (handshake) {
+        await this.#afterHandshake(registration, handshake.capturedSecret);
+        const { capturedSecret: _, ...response } = handshake;
+        return { success: true, status: response.status, processingTimeMs: elapsed(started), response };
+      }
+
+      // 4. Verify the raw bytes with every active secret.
+      const verified = await provider.verify(request, verifyOptions);
+      if (!verified.ok) {
+        await this.#recordRejection(registration, request, receivedAt, verified.reason, started);
+        return { ...failure(started, 401, 'invalid_signature', 'Invalid webhook signature'), reason: verified.reason };
+      }
+
+      // GitHub never retries: over the limit, its verified deliveries are stored and their sync
+      // tasks released later at the limited rate instead of being refused.
+      let availableAt = receivedAt;
+      if (!provider.retriesDeliveries) {
+        rateLimit = await this.#rateLimiter.consume(`rate:${registration.id}`, this.#limits.perMinute, 60_000);
+        if (!rateLimit.allowed) availableAt = this.#nextReleaseSlot(registration.id, receivedAt);
+      }
+
+      // 5. Parse into normalised events.
+      let events: WebhookEvent[];
+      try {
+        const parsed = provider.parse(request);
+        events = Array.isArray(parsed) ? parsed : [parsed];
+      } catch (error) {
+        const reason = isWebhookError(error) ? error.code : 'invalid_payload';
+        await this.#storeDelivery(registration, request, receivedAt, 'invalid_payload', started, { reason, secretIndex: verified.secretIndex });
+        await this.#recordOutcome(registration, 'failure', receivedAt);
+        return { ...failure(started, 400, 'invalid_payload', 'Webhook payload could not be parsed'), reason };
+      }
+
+      // 6. Dedupe each event on the provider's delivery id, or a hash of the signed bytes.
+      const keys = dedupeKeys(events, request.body as Uint8Array);
+      const fresh: Array<{ event: WebhookEvent; key: string }> = [];
+      for (let i = 0; i < events.length; i++) {
+        const key = keys[i]!;
+        if (await this.#deliveries.claimDedupeKey(registration.id, key, this.#dedupeTtlMs, receivedAt)) {
+          claimed.push(key);
+          fresh.push({ event: events[i]!, key });
+        }
+      }
+      const ack = provider.acknowledgement;
+      if (fresh.length === 0) {
+        await this.#storeDelivery(registration, request, receivedAt, 'duplicate', started, { events, keys });
+        return {
+          ...success(started, 200, events, false),
+          duplicate: true,
+          ...(ack ? { response: { ...ack } } : {}),
+        };
+      }
+
+      // 8. Match each fresh event against the registration's patterns (before storing, so the
+      // sync tasks are written in the same transaction as the delivery).
+      const deliveryId = newId('dlv');
+      const held = availableAt > receivedAt;
+      const tasks = fresh
+        .filter(({ event }) => shouldTriggerSync(registration.events, event.entityType, event.eventType))
+        .map(({ event, key }) => this.#outboxTask(registration, event, key, deliveryId, availableAt, held));
+
+      // 7. Persist the delivery and its tasks before answering 2xx.
+      await this.#storeDelivery(registration, request, receivedAt, tasks.length > 0 && held ? 'queued' : 'accepted', started, {
+        id: deliveryId,
+        events: fresh.map((f) => f.event),
+        keys: fresh.map((f) => f.key),
+        syncTriggered: tasks.length > 0 && !held,
+        secretIndex: verified.secretIndex,
+        tasks,
+      });
+      claimed.length = 0;
+
+      // 9. Enqueue; a queue that is down leaves the tasks in the outbox for the dispatcher.
+      const queued = held ? tasks.length > 0 : !(await this.#dispatchInline(registration, tasks, receivedAt));
+
+      // 10. Health counters, then the first verified event finishes a pending setup.
+      await this.#recordOutcome(registration, 'success', receivedAt);
+      if (!registration.isVerified || registration.status !== 'active') await this.#markVerified(registration);
+
+      // 11. Tell Event Grid (never with the secret); a failure there never fails the webhook.
+      await this.#publish(registration, fresh, tasks, receivedAt);
+
+      // 12. Answer.
+      const outcome: ProcessOutcome = {
+        ...success(started, queued ? 202 : 200, events, tasks.length > 0 && !queued),
+        deliveryId,
+        duplicate: false,
+        queued,
+      };
+      if (rateLimit) outcome.rateLimit = rateLimit;
+      if (ack) outcome.response = { ...ack };
+      return outcome;
+    } catch (error) {
+      // The store (or the cache/limiter in front of it) failed: acknowledge nothing, so the
+      // provider retries, and free the dedupe claims so that the retry is not a duplicate.
+      for (const key of claimed) {
+        await this.#deliveries.releaseDedupeKey(registrationId, key).catch(() => undefined);
+      }
+      if (isWebhookError(error) && error.status < 500) return failure(started, error.status, error.code, error.message);
+      this.#log.error({ err: describeError(error), registrationId: safeId(registrationId) }, 'webhook not accepted: store unavailable');
+      return failure(started, 503, 'store_unavailable', 'Temporarily unable to accept webhooks; retry later');
+    }
+  }
+
+  // ---------------------------------------------------------------- management
+
+  async registerWebhook(
+    tenantId: string,
+    integrationId: string,
+    connectionId: string,
+    events: string[],
+    options: RegisterWebhookOptions = {},
+  ): Promise<RegisterWebhookResult> {
+    validateTenant(tenantId);
+    if (!this.#providers.get(integrationId)) {
+      throw new WebhookError('unsupported_provider', `Unknown integrationId; supported: ${this.#providers.ids().join(', ')}`);
+    }
+    if (typeof connectionId !== 'string' || connectionId.length === 0 || connectionId.length > 200) {
+      throw new WebhookError('invalid_request', 'connectionId must be a string of 1 to 200 characters');
+    }
+    validateEvents(events);
+    if (options.retryPolicy !== undefined) validateRetryPolicy(options.retryPolicy);
+    if (options.webhookSecret !== undefined) validateSecret(options.webhookSecret);
+
+    const id = newId('wh');
+    const now = new Date(this.#clock.now());
+    const registration: WebhookRegistration = {
+      id,
+      tenantId,
+      integrationId,
+      connectionId,
+      webhookUrl: `${this.#publicBaseUrl}/webhooks/${id}`,
+      webhookSecret: options.webhookSecret ?? generateWebhookSecret(),
+      events: [...events],
+      status: 'pending_verification',
+      isVerified: false,
+      failureCount: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (options.metadata !== undefined) registration.metadata = structuredClone(options.metadata);
+    if (options.retryPolicy !== undefined) registration.retryPolicy = { ...options.retryPolicy };
+    if (options.providerOptions !== undefined) registration.providerOptions = structuredClone(options.providerOptions);
+
+    let setup: ManualSetup | undefined;
+    const registrar = this.#registrars[integrationId] ?? manualRegistrar;
+    try {
+      const credentials = (await this.#credentials?.get(tenantId, connectionId)) ?? null;
+      const result = await registrar.register({ registration, credentials });
+      if (result.kind === 'registered') {
+        registration.providerWebhookId = result.providerWebhookId;
+        registration.status = 'active';
+      } else {
+        setup = result;
+      }
+    } catch (error) {
+      // Registration never fails because the provider's API is unreachable from here.
+      this.#log.warn({ err: describeError(error), integrationId }, 'provider registration failed; manual setup');
+      setup = { kind: 'manual', instructions: manualInstructions(registration, options.webhookSecret !== undefined) };
+    }
+    if (setup && options.webhookSecret !== undefined) {
+      setup = { kind: 'manual', instructions: manualInstructions(registration, true) };
+    }
+
+    const stored = await this.#registrations.create(registration);
+    await this.#cache.set(stored);
+    this.#log.info({ registrationId: id, tenantId, integrationId }, 'webhook registered');
+    return setup ? { registration: stored, setup } : { registration: stored };
+  }
+
+  async unregisterWebhook(registrationId: string, tenantId: string): Promise<void> {
+    const registration = await this.#owned(registrationId, tenantId);
+    const registrar = this.#registrars[registration.integrationId] ?? manualRegistrar;
+    try {
+      const credentials = (await this.#credentials?.get(tenantId, registration.connectionId)) ?? null;
+      await registrar.unregister({ registration, credentials });
+    } catch (error) {
+      // The local registration goes regardless: a provider hook left behind only earns 404s.
+      this.#log.warn({ err: describeError(error), registrationId }, 'provider unregistration failed');
+    }
+    await this.#registrations.delete(registration.id);
+    await this.#cache.invalidate(registration.id);
+    this.#log.info({ registrationId, tenantId }, 'webhook unregistered');
+  }
+
+  async rotateWebhookSecret(
+    registrationId: string,
+    tenantId: string,
+    options: RotateSecretOptions = {},
+  ): Promise<RotateSecretResult> {
+    if (options.webhookSecret !== undefined) validateSecret(options.webhookSecret);
+    const graceMs = options.graceMs ?? this.#rotationGraceMs;
+    if (!Number.isFinite(graceMs) || graceMs < 0) throw new WebhookError('invalid_request', 'graceMs must be >= 0');
+    const webhookSecret = options.webhookSecret ?? generateWebhookSecret();
+    for (let attempt = 0; ; attempt++) {
+      const registration = await this.#owned(registrationId, tenantId, { fresh: true });
+      const now = this.#clock.now();
+      const previousSecretExpiresAt = new Date(now + graceMs);
+      const stillValid = (registration.previousSecrets ?? []).filter((p) => p.expiresAt.getTime() > now);
+      registration.previousSecrets = [
+        { secret: registration.webhookSecret, expiresAt: previousSecretExpiresAt },
+        ...stillValid,
+      ].slice(0, MAX_PREVIOUS_SECRETS);
+      registration.webhookSecret = webhookSecret;
+      registration.updatedAt = new Date(now);
+      try {
+        const updated = await this.#registrations.update(registration, ifMatch(registration));
+        await this.#cache.invalidate(updated.id);
+        this.#log.info({ registrationId, tenantId }, 'webhook secret rotated');
+        return { webhookSecret, previousSecretExpiresAt };
+      } catch (error) {
+        if (!(isWebhookError(error) && error.code === 'conflict') || attempt >= 4) throw error;
+      }
+    }
+  }
+
+  async checkWebhookHealth(registrationId: string, tenantId?: string): Promise<WebhookHealth> {
+    const registration =
+      tenantId === undefined ? await this.#registrations.get(registrationId) : await this.#owned(registrationId, tenantId);
+    if (!registration) throw new WebhookError('not_found', 'Webhook registration not found');
+    return this.#health(registration);
+  }
+
+  async getUnhealthyWebhooks(tenantId: string): Promise<WebhookHealth[]> {
+    const unhealthy: WebhookHealth[] = [];
+    for (const registration of await this.listRegistrations(tenantId)) {
+      const health = await this.#health(registration);
+      if (health.status !== 'healthy') unhealthy.push(health);
+    }
+    return unhealthy;
+  }
+
+  async listRegistrations(tenantId: string, integrationId?: string, connectionId?: string): Promise<WebhookRegistration[]> {
+    validateTenant(tenantId);
+    const all: WebhookRegistration[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.#registrations.listRegistrations(tenantId, {
+        ...(integrationId !== undefined ? { integrationId } : {}),
+        ...(connectionId !== undefined ? { connectionId } : {}),
+        ...(continuationToken !== undefined ? { continuationToken } : {}),
+        limit: 500,
+      });
+      all.push(...page.items);
+      continuationToken = page.continuationToken;
+    } while (continuationToken !== undefined);
+    return all;
+  }
+
+  /** The registration, or null when it does not exist or belongs to another tenant. */
+  async getWebhookRegistration(registrationId: string, tenantId?: string): Promise<WebhookRegistration | null> {
+    if (!REGISTRATION_ID.test(registrationId)) return null;
+    const registration = await this.#lookup(registrationId);
+    if (!registration || (tenantId !== undefined && registration.tenantId !== tenantId)) return null;
+    return registration;
+  }
+
+  async healthCheck(): Promise<ServiceHealth> {
+    const cacheHitRate = Math.round(this.#cache.stats().hitRate * 100) / 100;
+    try {
+      const { total, failed } = await this.#registrations.counts();
+      const outbox = await this.#outbox.outboxStats(new Date(this.#clock.now()));
+      const degraded = (total > 0 && failed / total > 0.25) || outbox.oldestPendingAgeMs > 5 * 60_000 || outbox.dead > 0;
+      return {
+        status: degraded ? 'degraded' : 'healthy',
+        registrationsCount: total,
+        failedRegistrationsCount: failed,
+        cacheHitRate,
+      };
+    } catch (error) {
+      this.#log.error({ err: describeError(error) }, 'health check: store unavailable');
+      return { status: 'unhealthy', registrationsCount: 0, failedRegistrationsCount: 0, cacheHitRate };
+    }
+  }
+
+  async listDeliveries(registrationId: string, tenantId: string, limit = 50): Promise<DeliveryRecord[]> {
+    const registration = await this.#owned(registrationId, tenantId);
+    const capped = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : 50, 500));
+    return this.#deliveries.listDeliveries(registration.id, capped);
+  }
+
+  /**
+   * Runs a stored delivery again from its raw bytes: verified again (as of when it arrived, with
+   * the registration's current secrets, so a delivery rejected for a wrong secret can be replayed
+   * once the right one is installed), parsed, matched and enqueued under fresh dedupe keys.
+   */
+  async replayDelivery(deliveryId: string, tenantId: string): Promise<ProcessOutcome> {
+    const started = performance.now();
+    const original = typeof deliveryId === 'string' && deliveryId.length <= 100 ? await this.#deliveries.getDelivery(deliveryId) : null;
+    if (!original || original.tenantId !== tenantId) throw new WebhookError('not_found', 'Delivery not found');
+    if (original.outcome === 'handshake') throw new WebhookError('invalid_request', 'A handshake cannot be replayed');
+    if (original.bodyTruncated) throw new WebhookError('invalid_request', 'Only the first 4 KB of this rejected delivery were kept');
+    const registration = await this.#owned(original.registrationId, tenantId);
+    const provider = this.#providers.require(registration.integrationId);
+    const request = toRequest(original.headers, original.body, {
+      ...(original.url !== undefined ? { url: original.url } : {}),
+      ...(original.method !== undefined ? { method: original.method } : {}),
+    });
+    // A delivery accepted with a credential we refused to store (Google's bearer token, a channel
+    // token) was verified on arrival and cannot prove itself again; every other one must.
+    const trusted = original.proofRedacted === true && original.outcome !== 'rejected';
+    const verified = trusted
+      ? { ok: true as const, secretIndex: original.secretIndex ?? 0 }
+      : await provider.verify(request, { ...this.#verifyOptions(registration), now: original.receivedAt.getTime() });
+    if (!verified.ok) return { ...failure(started, 401, 'invalid_signature', 'Invalid webhook signature'), reason: verified.reason };
+    let events: WebhookEvent[];
+    try {
+      const parsed = provider.parse(request);
+      events = Array.isArray(parsed) ? parsed : [parsed];
+    } catch (error) {
+      return { ...failure(started, 400, 'invalid_payload', 'Webhook payload could not be parsed'), reason: isWebhookError(error) ? error.code : 'invalid_payload' };
+    }
+    const now = new Date(this.#clock.now());
+    const replayId = newId('dlv');
+    const keys = dedupeKeys(events, request.body as Uint8Array).map((key) => `replay:${replayId}:${key}`);
+    const tasks = events
+      .map((event, i) => ({ event, key: keys[i]! }))
+      .filter(({ event }) => shouldTriggerSync(registration.events, event.entityType, event.eventType))
+      .map(({ event, key }) => this.#outboxTask(registration, event, key, replayId, now, false));
+    await this.#storeDelivery(registration, request, now, 'accepted', started, {
+      id: replayId,
+      events,
+      keys,
+      syncTriggered: tasks.length > 0,
+      secretIndex: verified.secretIndex,
+      tasks,
+      replayOf: original.id,
+    });
+    const queued = !(await this.#dispatchInline(registration, tasks, now));
+    await this.#publish(
+      registration,
+      events.map((event, i) => ({ event, key: keys[i]! })),
+      tasks,
+      now,
+    );
+    return { ...success(started, queued ? 202 : 200, events, tasks.length > 0 && !queued), deliveryId: replayId, queued };
+  }
+
+  /** The token a Notion handshake handed over, shown to the operator while the setup is pending. */
+  async getPendingVerificationToken(registrationId: string, tenantId: string): Promise<string | null> {
+    const registration = await this.#owned(registrationId, tenantId);
+    return registration.status === 'pending_verification' && registration.metadata?.verificationTokenCaptured === true
+      ? registration.webhookSecret
+      : null;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  async #lookup(registrationId: string): Promise<WebhookRegistration | null> {
+    if (typeof registrationId !== 'string' || !REGISTRATION_ID.test(registrationId)) return null;
+    const cached = await this.#cache.get(registrationId);
+    if (cached) return cached;
+    const stored = await this.#registrations.get(registrationId);
+    if (stored) await this.#cache.set(stored);
+    return stored;
+  }
+
+  /** The registration when it belongs to the tenant; not_found otherwise (never forbidden). */
+  async #owned(registrationId: string, tenantId: string, options: { fresh?: boolean } = {}): Promise<WebhookRegistration> {
+    validateTenant(tenantId);
+    const registration =
+      typeof registrationId === 'string' && REGISTRATION_ID.test(registrationId)
+        ? options.fresh
+          ? await this.#registrations.get(registrationId)
+          : await this.#lookup(registrationId)
+        : null;
+    if (!registration || registration.tenantId !== tenantId) {
+      throw new WebhookError('not_found', 'Webhook registration not found');
+    }
+    return registration;
+  }
+
+  #verifyOptions(registration: WebhookRegistration): VerifyOptions {
+    const now = this.#clock.now();
+    const secrets = [registration.webhookSecret];
+    for (const previous of registration.previousSecrets ?? []) {
+      if (previous.expiresAt.getTime() > now) secrets.push(previous.secret);
+    }
+    const options: VerifyOptions = { secrets, now };
+    const providerOptions = registration.providerOptions;
+    if (providerOptions?.toleranceSeconds !== undefined) options.toleranceSeconds = providerOptions.toleranceSeconds;
+    if (providerOptions?.google !== undefined) options.google = { ...providerOptions.google };
+    if (providerOptions?.salesforceOrganizationId !== undefined) {
+      options.salesforceOrganizationId = providerOptions.salesforceOrganizationId;
+    }
+    return options;
+  }
+
+  async #afterHandshake(registration: WebhookRegistration, capturedSecret: string | undefined): Promise<void> {
+    if (capturedSecret !== undefined) {
+      // Notion hands its verification token over once; it becomes the secret, and the setup stays
+      // pending until a verified event proves the operator pasted it back into Notion.
+      if (registration.status !== 'pending_verification') return;
+      await this.#updateRegistration(registration.id, (r) => {
+        r.webhookSecret = capturedSecret;
+        r.metadata = { ...r.metadata, verificationTokenCaptured: true };
+      });
+      return;
+    }
+    if (!registration.isVerified || registration.status === 'pending_verification') await this.#markVerified(registration);
+  }
+
+  async #markVerified(registration: WebhookRegistration): Promise<void> {
+    try {
+      await this.#updateRegistration(registration.id, (r) => {
+        r.isVerified = true;
+        if (r.status === 'pending_verification' || r.status === 'failed') r.status = 'active';
+      });
+    } catch (error) {
+      this.#log.warn({ err: describeError(error), registrationId: registration.id }, 'could not mark registration verified');
+    }
+  }
+
+  async #updateRegistration(id: string, change: (registration: WebhookRegistration) => void): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.#registrations.get(id);
+      if (!current) return;
+      change(current);
+      current.updatedAt = new Date(this.#clock.now());
+      try {
+        const updated = await this.#registrations.update(current, ifMatch(current));
+        await this.#cache.invalidate(updated.id);
+        return;
+      } catch (error) {
+        if (!(isWebhookError(error) && error.code === 'conflict')) throw error;
+      }
+    }
+  }
+
+  async #recordOutcome(registration: WebhookRegistration, outcome: 'success' | 'failure', at: Date): Promise<void> {
+    try {
+      await this.#registrations.recordOutcome(registration.id, outcome, at);
+      if (outcome === 'failure') {
+        const counters = await this.#registrations.getCounters(registration.id);
+        if (counters.failureCount >= 3 && registration.status === 'active') {
+          await this.#updateRegistration(registration.id, (r) => {
+            r.status = 'failed';
+            r.failureCount = counters.failureCount;
+          });
+        }
+      } else if (registration.status === 'failed') {
+        await this.#updateRegistration(registration.id, (r) => {
+          r.status = 'active';
+          r.failureCount = 0;
+        });
+      }
+    } catch (error) {
+      // The delivery itself is stored; counters are not worth failing it for.
+      this.#log.warn({ err: describeError(error), registrationId: registration.id }, 'health counters not updated');
+    }
+  }
+
+  async #recordRejection(
+    registration: WebhookRegistration,
+    request: WebhookRequest,
+    receivedAt: Date,
+    reason: string,
+    started: number,
+  ): Promise<void> {
+    const diagnostics = diagnoseSignature(request, receivedAt.getTime());
+    if (this.#debugSignatures) {
+      this.#log.debug({ registrationId: registration.id, provider: registration.integrationId, reason, ...diagnostics }, 'signature rejected');
+    }
+    try {
+      // Counted apart from downstream failures: a stranger posting junk cannot fail a healthy webhook.
+      await this.#registrations.recordOutcome(registration.id, 'verification_failure', receivedAt);
+      await this.#storeDelivery(registration, request, receivedAt, 'rejected', started, { reason, diagnostics });
+    } catch (error) {
+      this.#log.warn({ err: describeError(error), registrationId: registration.id }, 'rejection not recorded');
+    }
+  }
+
+  async #storeDelivery(
+    registration: WebhookRegistration,
+    request: WebhookRequest,
+    receivedAt: Date,
+    outcome: DeliveryOutcome,
+    started: number,
+    details: {
+      id?: string;
+      reason?: string;
+      events?: WebhookEvent[];
+      keys?: string[];
+      syncTriggered?: boolean;
+      secretIndex?: number;
+      diagnostics?: DeliveryRecord['diagnostics'];
+      tasks?: NewOutboxTask[];
+      replayOf?: string;
+    },
+  ): Promise<void> {
+    const body = request.body as Uint8Array;
+    const truncated = outcome === 'rejected' && body.byteLength > REJECTED_BODY_BYTES;
+    const stored = storableHeaders(request.headers, this.#verifyOptions(registration).secrets);
+    const record: DeliveryRecord = {
+      id: details.id ?? newId('dlv'),
+      registrationId: registration.id,
+      tenantId: registration.tenantId,
+      receivedAt,
+      headers: stored.headers,
+      body: truncated ? body.subarray(0, REJECTED_BODY_BYTES) : body,
+      outcome,
+      events: (details.events ?? []).map((e) => {
+        const summary: DeliveryRecord['events'][number] = { eventType: e.eventType, entityType: e.entityType, entityId: e.entityId };
+        if (e.deliveryId !== undefined) summary.deliveryId = e.deliveryId;
+        return summary;
+      }),
+      dedupeKeys: details.keys ?? [],
+      syncTriggered: details.syncTriggered ?? false,
+      durationMs: elapsed(started),
+    };
+    if (truncated) record.bodyTruncated = true;
+    if (stored.redacted) record.proofRedacted = true;
+    if (request.url !== undefined) record.url = request.url;
+    if (request.method !== undefined) record.method = request.method;
+    if (details.reason !== undefined) record.reason = details.reason;
+    if (details.secretIndex !== undefined) record.secretIndex = details.secretIndex;
+    if (details.diagnostics !== undefined) record.diagnostics = details.diagnostics;
+    if (details.replayOf !== undefined) record.replayOf = details.replayOf;
+    await this.#deliveries.append(record, details.tasks ?? []);
+  }
+
+  #outboxTask(
+    registration: WebhookRegistration,
+    event: WebhookEvent,
+    dedupeKey: string,
+    deliveryId: string,
+    availableAt: Date,
+    held: boolean,
+  ): NewOutboxTask {
+    const task: SyncTask = {
+      integrationId: registration.integrationId,
+      connectionId: registration.connectionId,
+      syncType: 'webhook_triggered',
+      webhookEventId: event.entityId,
+      metadata: { webhook: registration.id, delivery: deliveryId },
+      tenantId: registration.tenantId,
+      eventType: event.eventType,
+      entityType: event.entityType,
+      entityId: event.entityId,
+      deliveryId: event.deliveryId ?? dedupeKey,
+    };
+    const messageId = messageIdFor(registration.id, dedupeKey);
+    const policy = registration.retryPolicy ?? this.#defaultRetryPolicy;
+    const outboxTask: NewOutboxTask = {
+      id: messageId,
+      messageId,
+      task,
+      availableAt,
+      maxAttempts: policy.maxRetries + 1,
+    };
+    // The receive path dispatches it right away; the lease keeps the dispatcher off it meanwhile.
+    if (!held) outboxTask.leasedUntil = new Date(availableAt.getTime() + INLINE_LEASE_MS);
+    return outboxTask;
+  }
+
+  /** Enqueues each task; true when all went through, false when some wait in the outbox. */
+  async #dispatchInline(registration: WebhookRegistration, tasks: NewOutboxTask[], now: Date): Promise<boolean> {
+    const { backoffSeconds } = registration.retryPolicy ?? this.#defaultRetryPolicy;
+    let all = true;
+    for (const task of tasks) {
+      try {
+        await this.#queue.enqueue(task.task, { messageId: task.messageId });
+        await this.#outbox.complete(task.id);
+      } catch (error) {
+        all = false;
+        this.#log.warn({ err: describeError(error), messageId: task.messageId }, 'queue unavailable; task kept in the outbox');
+        await this.#outbox
+          .retry(task.id, describeError(error).message, new Date(now.getTime() + backoffSeconds * 1000))
+          .catch((e: unknown) => this.#log.warn({ err: describeError(e) }, 'outbox retry not recorded; the lease will expire'));
+      }
+    }
+    return all;
+  }
+
+  /** One `webhook.received` per event, with an id from its dedupe key so repeats are recognisable. */
+  async #publish(
+    registration: WebhookRegistration,
+    events: Array<{ event: WebhookEvent; key: string }>,
+    tasks: NewOutboxTask[],
+    at: Date,
+  ): Promise<void> {
+    if (!this.#publisher || events.length === 0) return;
+    const { webhookSecret: _secret, previousSecrets: _previous, ...webhook } = registration;
+    const triggered = new Set(tasks.map((t) => t.messageId));
+    try {
+      await this.#publisher.publish(
+        events.map(({ event, key }) => {
+          const id = messageIdFor(registration.id, key);
+          return {
+            id,
+            eventType: 'webhook.received' as const,
+            subject: `/${registration.integrationId}/webhooks/${registration.id}`,
+            eventTime: at,
+            data: { webhook, event, syncTriggered: triggered.has(id) },
+          };
+        }),
+      );
+    } catch (error) {
+      this.#log.warn({ err: describeError(error), registrationId: registration.id }, 'event publish failed');
+    }
+  }
+
+  #nextReleaseSlot(registrationId: string, now: Date): Date {
+    const interval = 60_000 / this.#limits.perMinute;
+    const slot = Math.max(now.getTime() + interval, (this.#releaseSlots.get(registrationId) ?? 0) + interval);
+    this.#releaseSlots.set(registrationId, slot);
+    return new Date(slot);
+  }
+
+  async #health(registration: WebhookRegistration): Promise<WebhookHealth> {
+    const counters = await this.#registrations.getCounters(registration.id);
+    const recent = await this.#deliveries.listDeliveries(registration.id, this.#healthWindow);
+    const counted = recent.filter((d) => d.outcome !== 'rejected' && d.outcome !== 'handshake' && d.outcome !== 'duplicate');
+    const failed = counted.filter((d) => d.outcome === 'invalid_payload').length;
+    return classifyHealth({
+      registrationId: registration.id,
+      status: registration.status,
+      failureCount: counters.failureCount,
+      failureRate: failureRatePercent(failed, counted.length),
+      ...(counters.lastEventAt ? { lastEventAt: counters.lastEventAt } : {}),
+      ...(counters.lastFailureAt ? { lastFailureAt: counters.lastFailureAt } : {}),
+      now: new Date(this.#clock.now()),
+      silentAfterMs: this.#silentAfterMs,
+    });
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function toRequest(headers: HeaderMap, rawBody: string | Uint8Array, options: ProcessWebhookOptions): WebhookRequest {
+  const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
+  const request: WebhookRequest = { headers: headers ?? {}, body };
+  if (options.url !== undefined) request.url = options.url;
+  if (options.method !== undefined) request.method = options.method;
+  return request;
+}
+
+/** The provider's delivery id per event, else a hash of the signed bytes (indexed within a batch). */
+function dedupeKeys(events: WebhookEvent[], body: Uint8Array): string[] {
+  let hash: string | undefined;
+  return events.map((event, i) => {
+    if (event.deliveryId) return `id:${event.deliveryId}`;
+    hash ??= createHash('sha256').update(body).digest('hex');
+    return events.length === 1 ? `sha256:${hash}` : `sha256:${hash}:${i}`;
+  });
+}
+
+/** A queue message id from the dedupe key: stable across retries, so duplicate detection holds. */
+function messageIdFor(registrationId: string, dedupeKey: string): string {
+  return createHash('sha256').update(registrationId).update('\u0000').update(dedupeKey).digest('base64url').slice(0, 32);
+}
+
+function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(16).toString('base64url')}`;
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}
+
+function failure(started: number, status: number, code: string, error: string): ProcessOutcome {
+  return { success: false, status, code, error, processingTimeMs: elapsed(started) };
+}
+
+function success(started: number, status: number, events: WebhookEvent[], syncTriggered: boolean): ProcessOutcome {
+  const first = events[0];
+  const outcome: ProcessOutcome = { success: true, status, syncTriggered, processingTimeMs: elapsed(started), events: events.length };
+  if (first) {
+    outcome.eventType = first.eventType;
+    outcome.entityId = first.entityId;
+  }
+  return outcome;
+}
+
+function rateLimited(started: number, decision: RateLimitDecision): ProcessOutcome {
+  return {
+    ...failure(started, 429, 'rate_limited', 'Too many requests for this webhook'),
+    retryAfterSeconds: decision.retryAfterSeconds,
+    rateLimit: decision,
+  };
+}
+
+function ifMatch(registration: WebhookRegistration): { ifMatch?: string } {
+  return registration.etag === undefined ? {} : { ifMatch: registration.etag };
+}
+
+function validateTenant(tenantId: string): void {
+  if (typeof tenantId !== 'string' || tenantId.length === 0 || tenantId.length > 200) {
+    throw new WebhookError('invalid_request', 'tenantId must be a string of 1 to 200 characters');
+  }
+}
+
+function validateEvents(events: unknown): asserts events is string[] {
+  if (!Array.isArray(events) || events.length === 0 || events.length > 100) {
+    throw new WebhookError('invalid_request', 'events must be a list of 1 to 100 event patterns');
+  }
+  for (const pattern of events) {
+    if (typeof pattern !== 'string' || !isValidEventPattern(pattern)) {
+      throw new WebhookError('invalid_request', 'Each event pattern is dot-separated segments, such as contact.created, contact.* or *');
+    }
+  }
+}
+
+function validateRetryPolicy(policy: RetryPolicy): void {
+  const { maxRetries, backoffSeconds } = policy ?? {};
+  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 100 || !Number.isFinite(backoffSeconds) || backoffSeconds < 0 || backoffSeconds > 86_400) {
+    throw new WebhookError('invalid_request', 'retryPolicy needs maxRetries 0-100 and backoffSeconds 0-86400');
+  }
+}
+
+function validateSecret(secret: unknown): void {
+  if (typeof secret !== 'string' || secret.length < 8 || secret.length > 1024 || /\s/.test(secret)) {
+    throw new WebhookError('invalid_request', 'webhookSecret must be 8 to 1024 characters without spaces');
+  }
+}
+
+function safeId(id: unknown): string {
+  return typeof id === 'string' ? id.slice(0, 100) : typeof id;
+}
+
+function describeError(error: unknown): { name: string; message: string; code?: string } {
+  if (error instanceof Error) {
+    const described: { name: string; message: string; code?: string } = { name: error.name, message: error.message.slice(0, 500) };
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') described.code = code;
+    return described;
+  }
+  return { name: 'Error', message: String(error).slice(0, 500) };
+}
+
