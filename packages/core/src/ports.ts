@@ -261,3 +261,24 @@ export interface ProviderRegistrar {
   register(input: RegisterAtProviderInput): Promise<ProviderRegistration | ManualSetup>;
   unregister(input: RegisterAtProviderInput): Promise<void>;
 }
+
+export interface ApiKeyRecord {
+  id: string;
+  tenantId: string;
+  /** SHA-256 (hex) of the key; the key itself is shown once, at creation, and never stored. */
+  keyHash: string;
+  name?: string;
+  createdAt: Date;
+  revokedAt?: Date;
+}
+
+/** Bearer API keys mapped to tenants, stored hashed. */
+export interface ApiKeyStore {
+  /** Fails with WebhookError('conflict') when the id or hash exists. */
+  createApiKey(record: ApiKeyRecord): Promise<void>;
+  /** The key with this hash, revoked or not (the caller checks `revokedAt`). */
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(tenantId: string): Promise<ApiKeyRecord[]>;
+  /** Succeeds when already revoked; false when no such key belongs to the tenant. */
+  revokeApiKey(id: string, tenantId: string, at: Date): Promise<boolean>;
+}

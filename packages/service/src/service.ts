@@ -489,7 +489,7 @@ export class WebhookManagementService {
     if (!REGISTRATION_ID.test(registrationId)) return null;
     const registration = await this.#lookup(registrationId);
     if (!registration || (tenantId !== undefined && registration.tenantId !== tenantId)) return null;
-    return registration;
+    return structuredClone(registration);
   }
 
   async healthCheck(): Promise<ServiceHealth> {

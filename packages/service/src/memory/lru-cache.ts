@@ -39,7 +39,8 @@ export class LruRegistrationCache implements RegistrationCache {
   }
 
   async set(registration: WebhookRegistration): Promise<void> {
-    this.#lru.set(registration.id, registration);
+    // A copy, so that a caller changing its object later cannot change what is served.
+    this.#lru.set(registration.id, structuredClone(registration));
     await this.#next?.set(registration);
   }
 

@@ -1,4 +1,6 @@
 import {
+  type ApiKeyRecord,
+  type ApiKeyStore,
   type CounterOutcome,
   type DeliveryRecord,
   type DeliveryStore,
@@ -29,7 +31,7 @@ const zeroCounters = (): RegistrationCounters => ({ processedEventCount: 0, fail
  * Registrations, deliveries, dedupe claims and the outbox in process memory: for tests and for
  * users who want zero dependencies and accept losing everything on restart.
  */
-export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStore {
+export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStore, ApiKeyStore {
   readonly #registrations = new Map<string, WebhookRegistration>();
   readonly #counters = new Map<string, RegistrationCounters>();
   readonly #claims = new Map<string, number>();
@@ -37,6 +39,7 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   /** Per registration: ids of rejected and of other deliveries, oldest first. */
   readonly #byRegistration = new Map<string, { rejected: string[]; other: string[] }>();
   readonly #outbox = new Map<string, OutboxTask>();
+  readonly #apiKeys = new Map<string, ApiKeyRecord>();
   readonly #keepRejected: number;
   readonly #keepDeliveries: number;
   #version = 0;
@@ -243,6 +246,31 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
       }
     }
     return { pending, dead, oldestPendingAgeMs: now.getTime() - oldest };
+  }
+
+  async createApiKey(record: ApiKeyRecord): Promise<void> {
+    for (const existing of this.#apiKeys.values()) {
+      if (existing.id === record.id || existing.keyHash === record.keyHash) {
+        throw new WebhookError('conflict', 'API key already exists');
+      }
+    }
+    this.#apiKeys.set(record.id, structuredClone(record));
+  }
+
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null> {
+    for (const record of this.#apiKeys.values()) if (record.keyHash === keyHash) return structuredClone(record);
+    return null;
+  }
+
+  async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    return [...this.#apiKeys.values()].filter((r) => r.tenantId === tenantId).map((r) => structuredClone(r));
+  }
+
+  async revokeApiKey(id: string, tenantId: string, at: Date): Promise<boolean> {
+    const record = this.#apiKeys.get(id);
+    if (!record || record.tenantId !== tenantId) return false;
+    record.revokedAt ??= at;
+    return true;
   }
 
   #nextEtag(): string {
