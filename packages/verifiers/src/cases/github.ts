@@ -10,6 +10,7 @@ export const githubCase: ProviderCase = {
     body,
   }),
   signatureHeader: 'x-hub-signature-256',
+  unprovenHeaders: ['x-github-delivery', 'x-github-event'],
   malformedValue: 'sha1=7d38cdd689735b008b3c702edd92eea23791c5f6',
   bodyBound: true,
   signsAnyBytes: true,

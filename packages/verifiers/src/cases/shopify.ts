@@ -10,6 +10,7 @@ export const shopifyCase: ProviderCase = {
     body,
   }),
   signatureHeader: 'x-shopify-hmac-sha256',
+  unprovenHeaders: ['x-shopify-webhook-id', 'x-shopify-topic'],
   malformedValue: 'sha256=abc',
   bodyBound: true,
   signsAnyBytes: true,

@@ -14,6 +14,11 @@ export interface ProviderCase {
   sign(input: { body: string | Uint8Array; secret: string; nowMs: number }): WebhookRequest;
   /** The header that carries the proof, when there is one (Graph's proof is in the body). */
   signatureHeader?: string;
+  /**
+   * Headers `sign` sets that the proof does not cover (delivery ids, event names, content type):
+   * a request still verifies without them, so a hostile value there need not fail verification.
+   */
+  unprovenHeaders?: readonly string[];
   /** A value of the signature header that is not of the provider's form. */
   malformedValue: string;
   /** Extra options every verification needs (org id, Google audience and keys). */

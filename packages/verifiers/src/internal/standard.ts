@@ -64,13 +64,25 @@ export function verifyStandard(
 
   const body = bodyBytes(request.body);
   const signed = `${id.value}.${timestamp.value}.`;
-  const index = matchSecret(options, candidates, (secret) => hmac('sha256', secretKey(secret), signed, body));
+  const index = matchSecret(options, candidates, (secret) => {
+    const key = secretKey(secret);
+    return key.length === 0 ? NO_KEY : hmac('sha256', key, signed, body);
+  });
   return index >= 0 ? ok(index) : signatureMismatch();
 }
 
-/** The signing key: the base64 after the optional `whsec_` prefix. */
+const NO_KEY = Buffer.alloc(0);
+
+/**
+ * The signing key: the base64 after the optional `whsec_` prefix. A secret that is not strict
+ * base64 gives no key at all (Node would silently decode a mistyped one to a valid key, and an
+ * empty key must never be usable), so it verifies nothing.
+ */
 export function secretKey(secret: string): Buffer {
-  return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+  const encoded = secret.startsWith('whsec_') ? secret.slice(6) : secret;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return NO_KEY;
+  const key = Buffer.from(encoded, 'base64');
+  return key.length > 0 && key.toString('base64').replace(/=+$/, '') === encoded.replace(/=+$/, '') ? key : NO_KEY;
 }
 
 export interface SignStandardInput {
