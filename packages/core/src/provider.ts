@@ -62,6 +62,11 @@ export interface AcknowledgementBody {
 
 export type ParseRequest = Pick<WebhookRequest, 'headers' | 'body'> & { url?: string };
 
+export interface ParseOptions {
+  /** Receipt time (ms since the epoch), for payloads that carry no timestamp of their own. */
+  now?: number;
+}
+
 /** What a provider package exports (as its default export, for contributed providers). */
 export interface WebhookProvider {
   /** Lower-case id, such as 'github' or 'standard-webhooks'. */
@@ -69,7 +74,7 @@ export interface WebhookProvider {
   /** Proves the request genuine from its raw bytes. Never throws for bad input. */
   verify(request: WebhookRequest, options: VerifyOptions): Promise<VerifyResult>;
   /** Normalises a verified request. Throws WebhookError('invalid_payload') for unknown shapes. */
-  parse(request: ParseRequest): WebhookEvent | WebhookEvent[];
+  parse(request: ParseRequest, options?: ParseOptions): WebhookEvent | WebhookEvent[];
   /** Answers the provider's handshake, or null when the request is not one. */
   handshake?(request: WebhookRequest, options: VerifyOptions): Promise<HandshakeResponse | null>;
   /** The provider's delivery id, when the request carries one. */

@@ -17,7 +17,10 @@ export interface RegistrationProviderOptions {
   google?: {
     audience?: string;
     serviceAccountEmail?: string;
+    /** Where Google's signing keys are fetched from (Google's certs URL by default). */
     jwksUri?: string;
+    /** Google's signing keys given inline, for receivers that cannot reach Google's certs URL. */
+    jwks?: { keys: object[] };
   };
   salesforceOrganizationId?: string;
   toleranceSeconds?: number;

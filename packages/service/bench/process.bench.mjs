@@ -68,7 +68,9 @@ const verifyUs = 1e6 / verify;
 const parseUs = 1e6 / parse;
 const restUs = Math.max(0, perEvent - verifyUs - parseUs);
 const pct = (us) => `${((us / perEvent) * 100).toFixed(0)}%`;
-console.log(`\nprocessWebhookEvent, ${body.length}-byte GitHub delivery, in-memory ports, Node ${process.version}, one core`);
+console.log(
+  `\nprocessWebhookEvent, ${body.length}-byte GitHub delivery, in-memory ports, Node ${process.version}, one core`,
+);
 console.log(`median of ${ROUNDS} rounds of ${ROUND_MS} ms\n`);
 console.log('| part | µs per event | share |');
 console.log('|---|---:|---:|');

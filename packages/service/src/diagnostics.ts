@@ -71,7 +71,8 @@ export function diagnoseSignature(request: WebhookRequest, nowMs: number): Signa
     break;
   }
   const stripe = headers.get('stripe-signature')?.match(/(?:^|,)\s*t=(\d{1,16})/);
-  if (stripe?.[1] !== undefined) diagnostics.timestampSkewSeconds = Math.round((nowMs - Number(stripe[1]) * 1000) / 1000);
+  if (stripe?.[1] !== undefined)
+    diagnostics.timestampSkewSeconds = Math.round((nowMs - Number(stripe[1]) * 1000) / 1000);
   return diagnostics;
 }
 

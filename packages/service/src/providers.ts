@@ -1,6 +1,6 @@
-import { defineProvider, type WebhookProvider, WebhookError } from '@webhooks/core';
+import { defineProvider, WebhookError, type WebhookProvider } from '@webhooks/core';
 import { parseWebhook } from '@webhooks/parsers';
-import { handshakeResponse, PROVIDER_IDS, verifyWebhook } from '@webhooks/verifiers';
+import { handshakeResponse, PROVIDER_IDS, SALESFORCE_OUTBOUND_ACK, verifyWebhook } from '@webhooks/verifiers';
 
 /**
  * Whether each built-in provider retries a failed delivery. Only for those is a 429 safe: GitHub
@@ -28,13 +28,21 @@ const RETRIES: Record<string, boolean> = {
 };
 
 function builtin(id: string): WebhookProvider {
-  return defineProvider({
+  const provider: WebhookProvider = {
     id,
     verify: (request, options) => verifyWebhook(id, request, options),
-    parse: (request) => parseWebhook(id, request),
+    parse: (request, options) => parseWebhook(id, request, options),
     handshake: (request, options) => handshakeResponse(id, request, options),
     retriesDeliveries: RETRIES[id] ?? false,
-  });
+  };
+  // Salesforce retries an outbound message for 24 h unless it gets its SOAP Ack.
+  if (id === 'salesforce-outbound') {
+    return defineProvider({
+      ...provider,
+      acknowledgement: { contentType: SALESFORCE_OUTBOUND_ACK.contentType, body: SALESFORCE_OUTBOUND_ACK.body },
+    });
+  }
+  return defineProvider(provider);
 }
 
 /** The providers a service knows: the built-in ones plus any contributed provider. */

@@ -10,22 +10,27 @@ import type {
 /** Where each provider takes the webhook URL and secret when there is no API for it. */
 const WHERE: Record<string, string> = {
   github: 'Repository (or organisation) Settings > Webhooks > Add webhook; content type application/json',
-  slack: 'api.slack.com/apps > your app > Event Subscriptions > Request URL; the secret is the app\'s Signing Secret',
+  slack: "api.slack.com/apps > your app > Event Subscriptions > Request URL; the secret is the app's Signing Secret",
   notion:
     'notion.com/my-integrations > your integration > Webhooks > Create a subscription; Notion then sends a verification_token, shown on this registration, to paste back into Notion',
-  salesforce: 'Your Apex or Flow callout: sign the raw body with HMAC-SHA256 and send X-Salesforce-Event-Signature: sha256=<hex>',
-  'salesforce-outbound': 'Setup > Process Automation > Outbound Messages > Endpoint URL; set the registration\'s organisation id',
+  salesforce:
+    'Your Apex or Flow callout: sign the raw body with HMAC-SHA256 and send X-Salesforce-Event-Signature: sha256=<hex>',
+  'salesforce-outbound':
+    "Setup > Process Automation > Outbound Messages > Endpoint URL; set the registration's organisation id",
   'salesforce-datacloud': 'Data Cloud > Data Actions > Webhook target: URL and secret key',
-  google: 'Pub/Sub > Subscriptions > Push, with authentication: set the audience and the push service account on this registration',
+  google:
+    'Pub/Sub > Subscriptions > Push, with authentication: set the audience and the push service account on this registration',
   'google-calendar': 'events.watch request: address = the URL, token = the secret',
-  stripe: 'Dashboard > Developers > Webhooks > Add endpoint; install the endpoint\'s whsec_ signing secret with rotate-secret',
-  'standard-webhooks': 'The sender\'s webhook settings: the URL, and the whsec_ secret',
-  svix: 'The sender\'s Svix portal: add the endpoint, then install its whsec_ signing secret with rotate-secret',
-  shopify: 'Shopify admin > Settings > Notifications > Webhooks, or the app\'s webhook subscriptions; the secret is the app\'s client secret',
-  twilio: 'Twilio console > the number or service > webhook URL; the secret is the account\'s auth token',
-  hubspot: 'HubSpot developer account > your app > Webhooks > Target URL; the secret is the app\'s client secret',
+  stripe:
+    "Dashboard > Developers > Webhooks > Add endpoint; install the endpoint's whsec_ signing secret with rotate-secret",
+  'standard-webhooks': "The sender's webhook settings: the URL, and the whsec_ secret",
+  svix: "The sender's Svix portal: add the endpoint, then install its whsec_ signing secret with rotate-secret",
+  shopify:
+    "Shopify admin > Settings > Notifications > Webhooks, or the app's webhook subscriptions; the secret is the app's client secret",
+  twilio: "Twilio console > the number or service > webhook URL; the secret is the account's auth token",
+  hubspot: "HubSpot developer account > your app > Webhooks > Target URL; the secret is the app's client secret",
   linear: 'Linear > Settings > API > Webhooks > New webhook; install the signing secret Linear shows',
-  zoom: 'Zoom App Marketplace > your app > Feature > Event Subscriptions; the secret is the app\'s Secret Token',
+  zoom: "Zoom App Marketplace > your app > Feature > Event Subscriptions; the secret is the app's Secret Token",
   msgraph: 'POST /subscriptions with notificationUrl = the URL and clientState = the secret',
 };
 
@@ -33,7 +38,7 @@ const WHERE: Record<string, string> = {
 export function manualInstructions(registration: WebhookRegistration, secretIsProviderIssued: boolean): string[] {
   const steps = [
     `Webhook URL: ${registration.webhookUrl}`,
-    `Where: ${WHERE[registration.integrationId] ?? 'the provider\'s webhook settings'}`,
+    `Where: ${WHERE[registration.integrationId] ?? "the provider's webhook settings"}`,
     `Events: ${registration.events.join(', ')}`,
   ];
   steps.push(
@@ -41,7 +46,9 @@ export function manualInstructions(registration: WebhookRegistration, secretIsPr
       ? 'Secret: the one the provider issued (installed on this registration)'
       : 'Secret: the webhookSecret returned with this registration (shown once); if the provider issues its own, install it with POST /webhooks/:id/rotate-secret { webhookSecret }',
   );
-  steps.push('The registration stays pending_verification until the provider\'s handshake or first verified event arrives.');
+  steps.push(
+    "The registration stays pending_verification until the provider's handshake or first verified event arrives.",
+  );
   return steps;
 }
 
@@ -92,7 +99,8 @@ export function createGitHubRegistrar(options: GitHubRegistrarOptions): Provider
   return {
     async register(input: RegisterAtProviderInput): Promise<ProviderRegistration | ManualSetup> {
       const { registration } = input;
-      const credentials = input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
+      const credentials =
+        input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
       const url = credentials ? hooksUrl(credentials) : null;
       if (!credentials?.token || !url) return manualRegistrar.register(input) as Promise<ManualSetup>;
       try {
@@ -114,19 +122,24 @@ export function createGitHubRegistrar(options: GitHubRegistrarOptions): Provider
         });
         if (!response.ok) throw new Error(`GitHub answered ${response.status}`);
         const hook = (await response.json()) as { id?: unknown };
-        if (typeof hook.id !== 'number' && typeof hook.id !== 'string') throw new Error('GitHub answered without a hook id');
+        if (typeof hook.id !== 'number' && typeof hook.id !== 'string')
+          throw new Error('GitHub answered without a hook id');
         return { kind: 'registered', providerWebhookId: String(hook.id) };
       } catch (error) {
         const setup = (await manualRegistrar.register(input)) as ManualSetup;
         const why = error instanceof Error ? error.message : 'unknown error';
-        return { kind: 'manual', instructions: [`GitHub's API could not create the hook (${why}): add it by hand.`, ...setup.instructions] };
+        return {
+          kind: 'manual',
+          instructions: [`GitHub's API could not create the hook (${why}): add it by hand.`, ...setup.instructions],
+        };
       }
     },
 
     async unregister(input: RegisterAtProviderInput): Promise<void> {
       const { registration } = input;
       if (!registration.providerWebhookId) return;
-      const credentials = input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
+      const credentials =
+        input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
       const url = credentials ? hooksUrl(credentials) : null;
       if (!credentials?.token || !url) return;
       const response = await doFetch(`${url}/${encodeURIComponent(registration.providerWebhookId)}`, {

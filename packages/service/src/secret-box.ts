@@ -15,7 +15,12 @@ export function createAesGcmSecretBox(key: Uint8Array | string): SecretBox {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', keyBytes, iv);
       const sealed = Buffer.concat([cipher.update(plainText, 'utf8'), cipher.final()]);
-      return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), sealed.toString('base64url')].join('.');
+      return [
+        VERSION,
+        iv.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+        sealed.toString('base64url'),
+      ].join('.');
     },
     open(sealed: string): string {
       const [version, iv, tag, data] = sealed.split('.');

@@ -10,7 +10,10 @@ const TENANT = 'tenant-123';
 const OTHER_TENANT = 'tenant-456';
 
 const issueBody = (id = 1234567, action = 'opened') =>
-  JSON.stringify({ action, issue: { number: 123, id, title: 'Bug: Login fails on mobile', user: { login: 'john_dev' } } });
+  JSON.stringify({
+    action,
+    issue: { number: 123, id, title: 'Bug: Login fails on mobile', user: { login: 'john_dev' } },
+  });
 
 const salesforceBody =
   '{"action":"created","sobject":{"name":"Contact","fields":{"Id":"003xx000004TMM","FirstName":"John","LastName":"Doe"}}}';
@@ -22,7 +25,10 @@ async function registerGitHub(h: ReturnType<typeof harness>, events = ['issue.*'
 
 function githubDelivery(registration: WebhookRegistration, body = issueBody(), deliveryId = crypto.randomUUID()) {
   return {
-    headers: { ...signGitHub({ body, secret: registration.webhookSecret, deliveryId, event: 'issues' }), 'content-type': 'application/json' },
+    headers: {
+      ...signGitHub({ body, secret: registration.webhookSecret, deliveryId, event: 'issues' }),
+      'content-type': 'application/json',
+    },
     body,
   };
 }
@@ -34,7 +40,13 @@ describe('registerWebhook', () => {
     expect(registration.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(Buffer.from(registration.webhookSecret.slice(6), 'base64')).toHaveLength(32);
     expect(registration.webhookUrl).toBe(`https://hooks.example.com/webhooks/${registration.id}`);
-    expect(registration).toMatchObject({ tenantId: TENANT, integrationId: 'github', status: 'pending_verification', isVerified: false, failureCount: 0 });
+    expect(registration).toMatchObject({
+      tenantId: TENANT,
+      integrationId: 'github',
+      status: 'pending_verification',
+      isVerified: false,
+      failureCount: 0,
+    });
     expect(setup?.instructions.join('\n')).toContain(registration.webhookUrl);
     const second = await h.service.registerWebhook(TENANT, 'github', 'conn-1', ['issue.opened']);
     expect(second.registration.webhookSecret).not.toBe(registration.webhookSecret);
@@ -56,7 +68,9 @@ describe('registerWebhook', () => {
     ['a non-string pattern', 'github', [42], 'invalid_request'],
   ])('rejects %s with a WebhookError', async (_, provider, events, code) => {
     const h = harness();
-    await expect(h.service.registerWebhook(TENANT, provider, 'conn-1', events as string[])).rejects.toMatchObject({ code });
+    await expect(h.service.registerWebhook(TENANT, provider, 'conn-1', events as string[])).rejects.toMatchObject({
+      code,
+    });
   });
 
   it('rejects a nonsense retry policy and a too-short provided secret', async () => {
@@ -64,7 +78,9 @@ describe('registerWebhook', () => {
     await expect(
       h.service.registerWebhook(TENANT, 'github', 'c', ['*'], { retryPolicy: { maxRetries: -1, backoffSeconds: 60 } }),
     ).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(h.service.registerWebhook(TENANT, 'github', 'c', ['*'], { webhookSecret: 'short' })).rejects.toMatchObject({
+    await expect(
+      h.service.registerWebhook(TENANT, 'github', 'c', ['*'], { webhookSecret: 'short' }),
+    ).rejects.toMatchObject({
       code: 'invalid_request',
     });
   });
@@ -100,7 +116,15 @@ describe('processWebhookEvent', () => {
     const registration = await registerGitHub(h);
     const { headers, body } = githubDelivery(registration);
     const result = await h.service.processWebhookEvent(registration.id, headers, body);
-    expect(result).toMatchObject({ success: true, status: 200, eventType: 'opened', entityId: '1234567', syncTriggered: true, duplicate: false, queued: false });
+    expect(result).toMatchObject({
+      success: true,
+      status: 200,
+      eventType: 'opened',
+      entityId: '1234567',
+      syncTriggered: true,
+      duplicate: false,
+      queued: false,
+    });
     expect(result.processingTimeMs).toBeGreaterThanOrEqual(0);
     expect(h.queue.messages).toHaveLength(1);
     expect(h.queue.messages[0]!.task).toMatchObject({
@@ -117,10 +141,19 @@ describe('processWebhookEvent', () => {
 
   it("processes the spec's Salesforce example with X-Salesforce-Event-Signature", async () => {
     const h = harness();
-    const { registration } = await h.service.registerWebhook(TENANT, 'salesforce', 'conn-456', ['Contact.created', 'Contact.updated']);
+    const { registration } = await h.service.registerWebhook(TENANT, 'salesforce', 'conn-456', [
+      'Contact.created',
+      'Contact.updated',
+    ]);
     const headers = signSalesforce({ body: salesforceBody, secret: registration.webhookSecret });
     const result = await h.service.processWebhookEvent(registration.id, headers, salesforceBody);
-    expect(result).toMatchObject({ success: true, status: 200, eventType: 'created', entityId: '003xx000004TMM', syncTriggered: true });
+    expect(result).toMatchObject({
+      success: true,
+      status: 200,
+      eventType: 'created',
+      entityId: '003xx000004TMM',
+      syncTriggered: true,
+    });
   });
 
   it('answers 404 for an unknown id and for ids that are not ours, without touching the store', async () => {
@@ -129,7 +162,12 @@ describe('processWebhookEvent', () => {
     const spy = new Proxy(store, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver);
-        if (property === 'get') return async (id: string) => (seen.push(id), store.get(id));
+        if (property === 'get') {
+          return async (id: string) => {
+            seen.push(id);
+            return store.get(id);
+          };
+        }
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
@@ -149,14 +187,23 @@ describe('processWebhookEvent', () => {
     const headers = { ...signGitHub({ body, secret: 'not-the-secret' }), 'content-type': 'application/json' };
     for (let i = 0; i < 5; i++) {
       const result = await h.service.processWebhookEvent(registration.id, headers, body);
-      expect(result).toMatchObject({ success: false, status: 401, error: 'Invalid webhook signature', reason: 'signature_mismatch' });
+      expect(result).toMatchObject({
+        success: false,
+        status: 401,
+        error: 'Invalid webhook signature',
+        reason: 'signature_mismatch',
+      });
     }
     expect(h.queue.messages).toHaveLength(0);
     const [rejected] = await h.service.listDeliveries(registration.id, TENANT, 10);
     expect(rejected).toMatchObject({
       outcome: 'rejected',
       reason: 'signature_mismatch',
-      diagnostics: { signatureHeaders: ['x-hub-signature-256'], bodyLength: Buffer.byteLength(body), contentType: 'application/json' },
+      diagnostics: {
+        signatureHeaders: ['x-hub-signature-256'],
+        bodyLength: Buffer.byteLength(body),
+        contentType: 'application/json',
+      },
     });
     expect((await h.store.getCounters(registration.id)).verificationFailureCount).toBe(5);
     const health = await h.service.checkWebhookHealth(registration.id, TENANT);
@@ -193,18 +240,28 @@ describe('processWebhookEvent', () => {
     const headers = signSalesforce({ body: salesforceBody, secret: registration.webhookSecret });
     await h.service.processWebhookEvent(registration.id, headers, salesforceBody);
     h.clock.advance(7 * 24 * 3600_000 - 1);
-    expect(await h.service.processWebhookEvent(registration.id, headers, salesforceBody)).toMatchObject({ duplicate: true });
+    expect(await h.service.processWebhookEvent(registration.id, headers, salesforceBody)).toMatchObject({
+      duplicate: true,
+    });
     h.clock.advance(2);
-    expect(await h.service.processWebhookEvent(registration.id, headers, salesforceBody)).toMatchObject({ duplicate: false });
+    expect(await h.service.processWebhookEvent(registration.id, headers, salesforceBody)).toMatchObject({
+      duplicate: false,
+    });
   });
 
   it('stores but triggers nothing for an event no pattern matches', async () => {
     const h = harness();
     const registration = await registerGitHub(h, ['pull_request.*']);
     const { headers, body } = githubDelivery(registration);
-    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({ status: 200, syncTriggered: false });
+    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({
+      status: 200,
+      syncTriggered: false,
+    });
     expect(h.queue.messages).toHaveLength(0);
-    expect((await h.service.listDeliveries(registration.id, TENANT))[0]).toMatchObject({ outcome: 'accepted', syncTriggered: false });
+    expect((await h.service.listDeliveries(registration.id, TENANT))[0]).toMatchObject({
+      outcome: 'accepted',
+      syncTriggered: false,
+    });
   });
 
   it('answers 202 queued when the queue throws, keeps the task in the outbox and dispatches it once later', async () => {
@@ -257,7 +314,10 @@ describe('processWebhookEvent', () => {
     expect(JSON.stringify(result)).not.toContain('connection refused');
     expect(h.queue.messages).toHaveLength(0);
     store.failing = false;
-    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({ status: 200, duplicate: false });
+    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({
+      status: 200,
+      duplicate: false,
+    });
     expect(h.queue.messages).toHaveLength(1);
   });
 
@@ -272,7 +332,9 @@ describe('processWebhookEvent', () => {
     const h = harness({ rateLimit: { perMinute: 1000 } });
     const registration = await registerGitHub(h);
     const deliveries = Array.from({ length: 50 }, (_, i) => githubDelivery(registration, issueBody(i + 1)));
-    const results = await Promise.all(deliveries.map((d) => h.service.processWebhookEvent(registration.id, d.headers, d.body)));
+    const results = await Promise.all(
+      deliveries.map((d) => h.service.processWebhookEvent(registration.id, d.headers, d.body)),
+    );
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect((await h.store.getCounters(registration.id)).processedEventCount).toBe(50);
     expect(h.queue.messages).toHaveLength(50);
@@ -292,17 +354,27 @@ describe('processWebhookEvent', () => {
 
   it('answers 429 with Retry-After over the limit for a provider that retries (Slack)', async () => {
     const h = harness({ rateLimit: { perMinute: 3 } });
-    const { registration } = await h.service.registerWebhook(TENANT, 'slack', 'c', ['*'], { webhookSecret: 'slack-signing-secret' });
+    const { registration } = await h.service.registerWebhook(TENANT, 'slack', 'c', ['*'], {
+      webhookSecret: 'slack-signing-secret',
+    });
     const statuses: number[] = [];
-    let last;
+    let last: Awaited<ReturnType<typeof h.service.processWebhookEvent>> | undefined;
     for (let i = 0; i < 5; i++) {
-      const body = JSON.stringify({ type: 'event_callback', event_id: `Ev${i}`, event: { type: 'message', ts: `1.${i}` } });
-      const headers = signSlack({ body, secret: registration.webhookSecret, timestamp: Math.floor(h.clock.now() / 1000) });
+      const body = JSON.stringify({
+        type: 'event_callback',
+        event_id: `Ev${i}`,
+        event: { type: 'message', ts: `1.${i}` },
+      });
+      const headers = signSlack({
+        body,
+        secret: registration.webhookSecret,
+        timestamp: Math.floor(h.clock.now() / 1000),
+      });
       last = await h.service.processWebhookEvent(registration.id, headers, body);
       statuses.push(last.status);
     }
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
-    expect(last!.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(last?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
   });
 
   it('stores GitHub deliveries over the limit and releases their tasks later, since GitHub never retries', async () => {
@@ -328,7 +400,8 @@ describe('processWebhookEvent', () => {
     const h = harness({ rateLimit: { perMinute: 100, floodPerMinute: 10 } });
     const registration = await registerGitHub(h);
     const statuses = [];
-    for (let i = 0; i < 12; i++) statuses.push((await h.service.processWebhookEvent(registration.id, {}, 'junk')).status);
+    for (let i = 0; i < 12; i++)
+      statuses.push((await h.service.processWebhookEvent(registration.id, {}, 'junk')).status);
     expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(10)).toEqual([429, 429]);
   });
@@ -337,7 +410,11 @@ describe('processWebhookEvent', () => {
     const h = harness();
     const registration = await registerGitHub(h);
     const body = '{"not":"a github event"}';
-    const result = await h.service.processWebhookEvent(registration.id, signGitHub({ body, secret: registration.webhookSecret }), body);
+    const result = await h.service.processWebhookEvent(
+      registration.id,
+      signGitHub({ body, secret: registration.webhookSecret }),
+      body,
+    );
     expect(result).toMatchObject({ success: false, status: 400, code: 'invalid_payload' });
     expect((await h.store.getCounters(registration.id)).failureCount).toBe(1);
   });
@@ -347,7 +424,10 @@ describe('processWebhookEvent', () => {
     const registration = await registerGitHub(h);
     const { headers, body } = githubDelivery(registration);
     await h.service.processWebhookEvent(registration.id, headers, body);
-    expect(await h.service.getWebhookRegistration(registration.id, TENANT)).toMatchObject({ status: 'active', isVerified: true });
+    expect(await h.service.getWebhookRegistration(registration.id, TENANT)).toMatchObject({
+      status: 'active',
+      isVerified: true,
+    });
   });
 
   it('publishes webhook.received without the secret, and a publish failure does not fail the webhook', async () => {
@@ -356,25 +436,47 @@ describe('processWebhookEvent', () => {
     const first = githubDelivery(registration);
     await h.service.processWebhookEvent(registration.id, first.headers, first.body);
     const [published] = h.publisher.events;
-    expect(published).toMatchObject({ eventType: 'webhook.received', subject: `/github/webhooks/${registration.id}`, data: { syncTriggered: true } });
+    expect(published).toMatchObject({
+      eventType: 'webhook.received',
+      subject: `/github/webhooks/${registration.id}`,
+      data: { syncTriggered: true },
+    });
     expect(JSON.stringify(published)).not.toContain(registration.webhookSecret);
     h.publisher.failWith = new Error('Event Grid down');
     const second = githubDelivery(registration, issueBody(99));
-    expect(await h.service.processWebhookEvent(registration.id, second.headers, second.body)).toMatchObject({ status: 200 });
+    expect(await h.service.processWebhookEvent(registration.id, second.headers, second.body)).toMatchObject({
+      status: 200,
+    });
   });
 });
 
 describe('handshakes', () => {
   it("answers Slack's signed url_verification with the challenge and verifies the registration", async () => {
     const h = harness();
-    const { registration } = await h.service.registerWebhook(TENANT, 'slack', 'c', ['*'], { webhookSecret: 'slack-signing-secret' });
-    const body = JSON.stringify({ token: 'x', challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+    const { registration } = await h.service.registerWebhook(TENANT, 'slack', 'c', ['*'], {
+      webhookSecret: 'slack-signing-secret',
+    });
+    const body = JSON.stringify({
+      token: 'x',
+      challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+      type: 'url_verification',
+    });
     const unsigned = await h.service.processWebhookEvent(registration.id, {}, body);
     expect(unsigned.status).toBe(401);
-    const headers = signSlack({ body, secret: registration.webhookSecret, timestamp: Math.floor(h.clock.now() / 1000) });
+    const headers = signSlack({
+      body,
+      secret: registration.webhookSecret,
+      timestamp: Math.floor(h.clock.now() / 1000),
+    });
     const result = await h.service.processWebhookEvent(registration.id, headers, body);
-    expect(result).toMatchObject({ status: 200, response: { body: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' } });
-    expect(await h.service.getWebhookRegistration(registration.id, TENANT)).toMatchObject({ status: 'active', isVerified: true });
+    expect(result).toMatchObject({
+      status: 200,
+      response: { body: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' },
+    });
+    expect(await h.service.getWebhookRegistration(registration.id, TENANT)).toMatchObject({
+      status: 'active',
+      isVerified: true,
+    });
   });
 
   it("captures Notion's verification_token as the secret and stays pending until a verified event", async () => {
@@ -382,7 +484,11 @@ describe('handshakes', () => {
     const { registration } = await h.service.registerWebhook(TENANT, 'notion', 'c', ['page.*']);
     const token = 'secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl';
     const handshakeBody = JSON.stringify({ verification_token: token });
-    const result = await h.service.processWebhookEvent(registration.id, signNotion({ body: handshakeBody, secret: token }), handshakeBody);
+    const result = await h.service.processWebhookEvent(
+      registration.id,
+      signNotion({ body: handshakeBody, secret: token }),
+      handshakeBody,
+    );
     expect(result.status).toBe(200);
     expect(JSON.stringify(result)).not.toContain(token);
     expect(await h.service.getPendingVerificationToken(registration.id, TENANT)).toBe(token);
@@ -395,7 +501,9 @@ describe('handshakes', () => {
       entity: { id: '153104cd-477e-809d-8dc4-ff2d96ae3090', type: 'page' },
       data: {},
     });
-    expect(await h.service.processWebhookEvent(registration.id, signNotion({ body: event, secret: token }), event)).toMatchObject({
+    expect(
+      await h.service.processWebhookEvent(registration.id, signNotion({ body: event, secret: token }), event),
+    ).toMatchObject({
       status: 200,
       syncTriggered: true,
     });
@@ -419,25 +527,42 @@ describe('rotateWebhookSecret', () => {
     };
     const byNew = signedWith(rotated.webhookSecret, 1);
     const byOld = signedWith(oldSecret, 2);
-    expect(await h.service.processWebhookEvent(registration.id, byNew.headers, byNew.body)).toMatchObject({ status: 200 });
-    expect(await h.service.processWebhookEvent(registration.id, byOld.headers, byOld.body)).toMatchObject({ status: 200 });
+    expect(await h.service.processWebhookEvent(registration.id, byNew.headers, byNew.body)).toMatchObject({
+      status: 200,
+    });
+    expect(await h.service.processWebhookEvent(registration.id, byOld.headers, byOld.body)).toMatchObject({
+      status: 200,
+    });
     const [old, fresh] = await h.service.listDeliveries(registration.id, TENANT, 2);
     expect(old?.secretIndex).toBe(1);
     expect(fresh?.secretIndex).toBe(0);
 
     h.clock.advance(24 * 3600_000 + 1);
     const late = signedWith(oldSecret, 3);
-    expect(await h.service.processWebhookEvent(registration.id, late.headers, late.body)).toMatchObject({ status: 401 });
+    expect(await h.service.processWebhookEvent(registration.id, late.headers, late.body)).toMatchObject({
+      status: 401,
+    });
   });
 
   it('installs a provider-issued secret instead of generating one', async () => {
     const h = harness();
     const { registration } = await h.service.registerWebhook(TENANT, 'stripe', 'c', ['customer.*']);
-    const { webhookSecret } = await h.service.rotateWebhookSecret(registration.id, TENANT, { webhookSecret: 'whsec_from_stripe_dashboard' });
+    const { webhookSecret } = await h.service.rotateWebhookSecret(registration.id, TENANT, {
+      webhookSecret: 'whsec_from_stripe_dashboard',
+    });
     expect(webhookSecret).toBe('whsec_from_stripe_dashboard');
-    const body = JSON.stringify({ id: 'evt_1', object: 'event', type: 'customer.created', created: 1, data: { object: { id: 'cus_1', object: 'customer' } } });
+    const body = JSON.stringify({
+      id: 'evt_1',
+      object: 'event',
+      type: 'customer.created',
+      created: 1,
+      data: { object: { id: 'cus_1', object: 'customer' } },
+    });
     const headers = signStripe({ body, secret: webhookSecret, timestamp: Math.floor(h.clock.now() / 1000) });
-    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({ status: 200, entityId: 'cus_1' });
+    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({
+      status: 200,
+      entityId: 'cus_1',
+    });
   });
 });
 
@@ -476,7 +601,11 @@ describe('health', () => {
       await h.service.processWebhookEvent(registration.id, d.headers, d.body);
     }
     const junk = '{"unrecognised":true}';
-    await h.service.processWebhookEvent(registration.id, signGitHub({ body: junk, secret: registration.webhookSecret }), junk);
+    await h.service.processWebhookEvent(
+      registration.id,
+      signGitHub({ body: junk, secret: registration.webhookSecret }),
+      junk,
+    );
     expect(await h.service.checkWebhookHealth(registration.id, TENANT)).toMatchObject({
       status: 'degraded',
       failureCount: 1,
@@ -490,7 +619,9 @@ describe('health', () => {
     const d = githubDelivery(registration);
     await h.service.processWebhookEvent(registration.id, d.headers, d.body);
     h.clock.advance(3600_001);
-    expect((await h.service.checkWebhookHealth(registration.id, TENANT)).recommendations).toContain(SILENT_RECOMMENDATION);
+    expect((await h.service.checkWebhookHealth(registration.id, TENANT)).recommendations).toContain(
+      SILENT_RECOMMENDATION,
+    );
   });
 
   it('reports service health with counts and the cache hit rate', async () => {
@@ -561,7 +692,9 @@ describe('listing, unregistering and replaying', () => {
     expect(calls).toEqual(['42']);
     expect(await h.service.getWebhookRegistration(registration.id, TENANT)).toBeNull();
     const again = githubDelivery(registration, issueBody(5));
-    expect(await h.service.processWebhookEvent(registration.id, again.headers, again.body)).toMatchObject({ status: 404 });
+    expect(await h.service.processWebhookEvent(registration.id, again.headers, again.body)).toMatchObject({
+      status: 404,
+    });
   });
 
   it('replays a stored delivery from its raw bytes: verified again and triggered again', async () => {
@@ -582,7 +715,11 @@ describe('listing, unregistering and replaying', () => {
     const registration = await registerGitHub(h);
     const body = issueBody();
     const providerSecret = 'the-secret-github-actually-uses';
-    const rejected = await h.service.processWebhookEvent(registration.id, signGitHub({ body, secret: providerSecret }), body);
+    const rejected = await h.service.processWebhookEvent(
+      registration.id,
+      signGitHub({ body, secret: providerSecret }),
+      body,
+    );
     expect(rejected.status).toBe(401);
     const [record] = await h.service.listDeliveries(registration.id, TENANT, 1);
     expect(await h.service.replayDelivery(record!.id, TENANT)).toMatchObject({ status: 401 });

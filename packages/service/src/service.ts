@@ -10,6 +10,7 @@ import {
   failureRatePercent,
   type HeaderMap,
   isValidEventPattern,
+  isWebhookError,
   type ManualSetup,
   type NewOutboxTask,
   type OutboxStore,
@@ -32,7 +33,6 @@ import {
   type WebhookProcessResult,
   type WebhookRegistration,
   type WebhookRequest,
-  isWebhookError,
 } from '@webhooks/core';
 import { diagnoseSignature, storableHeaders } from './diagnostics.js';
 import { LruRegistrationCache } from './memory/lru-cache.js';
@@ -259,11 +259,14 @@ export class WebhookManagementService {
       // 5. Parse into normalised events.
       let events: WebhookEvent[];
       try {
-        const parsed = provider.parse(request);
+        const parsed = provider.parse(request, { now: receivedAt.getTime() });
         events = Array.isArray(parsed) ? parsed : [parsed];
       } catch (error) {
         const reason = isWebhookError(error) ? error.code : 'invalid_payload';
-        await this.#storeDelivery(registration, request, receivedAt, 'invalid_payload', started, { reason, secretIndex: verified.secretIndex });
+        await this.#storeDelivery(registration, request, receivedAt, 'invalid_payload', started, {
+          reason,
+          secretIndex: verified.secretIndex,
+        });
         await this.#recordOutcome(registration, 'failure', receivedAt);
         return { ...failure(started, 400, 'invalid_payload', 'Webhook payload could not be parsed'), reason };
       }
@@ -297,14 +300,21 @@ export class WebhookManagementService {
         .map(({ event, key }) => this.#outboxTask(registration, event, key, deliveryId, availableAt, held));
 
       // 7. Persist the delivery and its tasks before answering 2xx.
-      await this.#storeDelivery(registration, request, receivedAt, tasks.length > 0 && held ? 'queued' : 'accepted', started, {
-        id: deliveryId,
-        events: fresh.map((f) => f.event),
-        keys: fresh.map((f) => f.key),
-        syncTriggered: tasks.length > 0 && !held,
-        secretIndex: verified.secretIndex,
-        tasks,
-      });
+      await this.#storeDelivery(
+        registration,
+        request,
+        receivedAt,
+        tasks.length > 0 && held ? 'queued' : 'accepted',
+        started,
+        {
+          id: deliveryId,
+          events: fresh.map((f) => f.event),
+          keys: fresh.map((f) => f.key),
+          syncTriggered: tasks.length > 0 && !held,
+          secretIndex: verified.secretIndex,
+          tasks,
+        },
+      );
       claimed.length = 0;
 
       // 9. Enqueue; a queue that is down leaves the tasks in the outbox for the dispatcher.
@@ -334,7 +344,10 @@ export class WebhookManagementService {
         await this.#deliveries.releaseDedupeKey(registrationId, key).catch(() => undefined);
       }
       if (isWebhookError(error) && error.status < 500) return failure(started, error.status, error.code, error.message);
-      this.#log.error({ err: describeError(error), registrationId: safeId(registrationId) }, 'webhook not accepted: store unavailable');
+      this.#log.error(
+        { err: describeError(error), registrationId: safeId(registrationId) },
+        'webhook not accepted: store unavailable',
+      );
       return failure(started, 503, 'store_unavailable', 'Temporarily unable to accept webhooks; retry later');
     }
   }
@@ -350,7 +363,10 @@ export class WebhookManagementService {
   ): Promise<RegisterWebhookResult> {
     validateTenant(tenantId);
     if (!this.#providers.get(integrationId)) {
-      throw new WebhookError('unsupported_provider', `Unknown integrationId; supported: ${this.#providers.ids().join(', ')}`);
+      throw new WebhookError(
+        'unsupported_provider',
+        `Unknown integrationId; supported: ${this.#providers.ids().join(', ')}`,
+      );
     }
     if (typeof connectionId !== 'string' || connectionId.length === 0 || connectionId.length > 200) {
       throw new WebhookError('invalid_request', 'connectionId must be a string of 1 to 200 characters');
@@ -453,7 +469,9 @@ export class WebhookManagementService {
 
   async checkWebhookHealth(registrationId: string, tenantId?: string): Promise<WebhookHealth> {
     const registration =
-      tenantId === undefined ? await this.#registrations.get(registrationId) : await this.#owned(registrationId, tenantId);
+      tenantId === undefined
+        ? await this.#registrations.get(registrationId)
+        : await this.#owned(registrationId, tenantId);
     if (!registration) throw new WebhookError('not_found', 'Webhook registration not found');
     return this.#health(registration);
   }
@@ -467,7 +485,11 @@ export class WebhookManagementService {
     return unhealthy;
   }
 
-  async listRegistrations(tenantId: string, integrationId?: string, connectionId?: string): Promise<WebhookRegistration[]> {
+  async listRegistrations(
+    tenantId: string,
+    integrationId?: string,
+    connectionId?: string,
+  ): Promise<WebhookRegistration[]> {
     validateTenant(tenantId);
     const all: WebhookRegistration[] = [];
     let continuationToken: string | undefined;
@@ -497,7 +519,8 @@ export class WebhookManagementService {
     try {
       const { total, failed } = await this.#registrations.counts();
       const outbox = await this.#outbox.outboxStats(new Date(this.#clock.now()));
-      const degraded = (total > 0 && failed / total > 0.25) || outbox.oldestPendingAgeMs > 5 * 60_000 || outbox.dead > 0;
+      const degraded =
+        (total > 0 && failed / total > 0.25) || outbox.oldestPendingAgeMs > 5 * 60_000 || outbox.dead > 0;
       return {
         status: degraded ? 'degraded' : 'healthy',
         registrationsCount: total,
@@ -523,10 +546,14 @@ export class WebhookManagementService {
    */
   async replayDelivery(deliveryId: string, tenantId: string): Promise<ProcessOutcome> {
     const started = performance.now();
-    const original = typeof deliveryId === 'string' && deliveryId.length <= 100 ? await this.#deliveries.getDelivery(deliveryId) : null;
+    const original =
+      typeof deliveryId === 'string' && deliveryId.length <= 100
+        ? await this.#deliveries.getDelivery(deliveryId)
+        : null;
     if (!original || original.tenantId !== tenantId) throw new WebhookError('not_found', 'Delivery not found');
     if (original.outcome === 'handshake') throw new WebhookError('invalid_request', 'A handshake cannot be replayed');
-    if (original.bodyTruncated) throw new WebhookError('invalid_request', 'Only the first 4 KB of this rejected delivery were kept');
+    if (original.bodyTruncated)
+      throw new WebhookError('invalid_request', 'Only the first 4 KB of this rejected delivery were kept');
     const registration = await this.#owned(original.registrationId, tenantId);
     const provider = this.#providers.require(registration.integrationId);
     const request = toRequest(original.headers, original.body, {
@@ -539,13 +566,17 @@ export class WebhookManagementService {
     const verified = trusted
       ? { ok: true as const, secretIndex: original.secretIndex ?? 0 }
       : await provider.verify(request, { ...this.#verifyOptions(registration), now: original.receivedAt.getTime() });
-    if (!verified.ok) return { ...failure(started, 401, 'invalid_signature', 'Invalid webhook signature'), reason: verified.reason };
+    if (!verified.ok)
+      return { ...failure(started, 401, 'invalid_signature', 'Invalid webhook signature'), reason: verified.reason };
     let events: WebhookEvent[];
     try {
-      const parsed = provider.parse(request);
+      const parsed = provider.parse(request, { now: original.receivedAt.getTime() });
       events = Array.isArray(parsed) ? parsed : [parsed];
     } catch (error) {
-      return { ...failure(started, 400, 'invalid_payload', 'Webhook payload could not be parsed'), reason: isWebhookError(error) ? error.code : 'invalid_payload' };
+      return {
+        ...failure(started, 400, 'invalid_payload', 'Webhook payload could not be parsed'),
+        reason: isWebhookError(error) ? error.code : 'invalid_payload',
+      };
     }
     const now = new Date(this.#clock.now());
     const replayId = newId('dlv');
@@ -570,7 +601,11 @@ export class WebhookManagementService {
       tasks,
       now,
     );
-    return { ...success(started, queued ? 202 : 200, events, tasks.length > 0 && !queued), deliveryId: replayId, queued };
+    return {
+      ...success(started, queued ? 202 : 200, events, tasks.length > 0 && !queued),
+      deliveryId: replayId,
+      queued,
+    };
   }
 
   /** The token a Notion handshake handed over, shown to the operator while the setup is pending. */
@@ -593,7 +628,11 @@ export class WebhookManagementService {
   }
 
   /** The registration when it belongs to the tenant; not_found otherwise (never forbidden). */
-  async #owned(registrationId: string, tenantId: string, options: { fresh?: boolean } = {}): Promise<WebhookRegistration> {
+  async #owned(
+    registrationId: string,
+    tenantId: string,
+    options: { fresh?: boolean } = {},
+  ): Promise<WebhookRegistration> {
     validateTenant(tenantId);
     const registration =
       typeof registrationId === 'string' && REGISTRATION_ID.test(registrationId)
@@ -634,7 +673,8 @@ export class WebhookManagementService {
       });
       return;
     }
-    if (!registration.isVerified || registration.status === 'pending_verification') await this.#markVerified(registration);
+    if (!registration.isVerified || registration.status === 'pending_verification')
+      await this.#markVerified(registration);
   }
 
   async #markVerified(registration: WebhookRegistration): Promise<void> {
@@ -644,7 +684,10 @@ export class WebhookManagementService {
         if (r.status === 'pending_verification' || r.status === 'failed') r.status = 'active';
       });
     } catch (error) {
-      this.#log.warn({ err: describeError(error), registrationId: registration.id }, 'could not mark registration verified');
+      this.#log.warn(
+        { err: describeError(error), registrationId: registration.id },
+        'could not mark registration verified',
+      );
     }
   }
 
@@ -696,7 +739,10 @@ export class WebhookManagementService {
   ): Promise<void> {
     const diagnostics = diagnoseSignature(request, receivedAt.getTime());
     if (this.#debugSignatures) {
-      this.#log.debug({ registrationId: registration.id, provider: registration.integrationId, reason, ...diagnostics }, 'signature rejected');
+      this.#log.debug(
+        { registrationId: registration.id, provider: registration.integrationId, reason, ...diagnostics },
+        'signature rejected',
+      );
     }
     try {
       // Counted apart from downstream failures: a stranger posting junk cannot fail a healthy webhook.
@@ -737,7 +783,11 @@ export class WebhookManagementService {
       body: truncated ? body.subarray(0, REJECTED_BODY_BYTES) : body,
       outcome,
       events: (details.events ?? []).map((e) => {
-        const summary: DeliveryRecord['events'][number] = { eventType: e.eventType, entityType: e.entityType, entityId: e.entityId };
+        const summary: DeliveryRecord['events'][number] = {
+          eventType: e.eventType,
+          entityType: e.entityType,
+          entityId: e.entityId,
+        };
         if (e.deliveryId !== undefined) summary.deliveryId = e.deliveryId;
         return summary;
       }),
@@ -800,10 +850,15 @@ export class WebhookManagementService {
         await this.#outbox.complete(task.id);
       } catch (error) {
         all = false;
-        this.#log.warn({ err: describeError(error), messageId: task.messageId }, 'queue unavailable; task kept in the outbox');
+        this.#log.warn(
+          { err: describeError(error), messageId: task.messageId },
+          'queue unavailable; task kept in the outbox',
+        );
         await this.#outbox
           .retry(task.id, describeError(error).message, new Date(now.getTime() + backoffSeconds * 1000))
-          .catch((e: unknown) => this.#log.warn({ err: describeError(e) }, 'outbox retry not recorded; the lease will expire'));
+          .catch((e: unknown) =>
+            this.#log.warn({ err: describeError(e) }, 'outbox retry not recorded; the lease will expire'),
+          );
       }
     }
     return all;
@@ -847,7 +902,9 @@ export class WebhookManagementService {
   async #health(registration: WebhookRegistration): Promise<WebhookHealth> {
     const counters = await this.#registrations.getCounters(registration.id);
     const recent = await this.#deliveries.listDeliveries(registration.id, this.#healthWindow);
-    const counted = recent.filter((d) => d.outcome !== 'rejected' && d.outcome !== 'handshake' && d.outcome !== 'duplicate');
+    const counted = recent.filter(
+      (d) => d.outcome !== 'rejected' && d.outcome !== 'handshake' && d.outcome !== 'duplicate',
+    );
     const failed = counted.filter((d) => d.outcome === 'invalid_payload').length;
     return classifyHealth({
       registrationId: registration.id,
@@ -884,7 +941,12 @@ function dedupeKeys(events: WebhookEvent[], body: Uint8Array): string[] {
 
 /** A queue message id from the dedupe key: stable across retries, so duplicate detection holds. */
 function messageIdFor(registrationId: string, dedupeKey: string): string {
-  return createHash('sha256').update(registrationId).update('\u0000').update(dedupeKey).digest('base64url').slice(0, 32);
+  return createHash('sha256')
+    .update(registrationId)
+    .update('\u0000')
+    .update(dedupeKey)
+    .digest('base64url')
+    .slice(0, 32);
 }
 
 function newId(prefix: string): string {
@@ -901,7 +963,13 @@ function failure(started: number, status: number, code: string, error: string): 
 
 function success(started: number, status: number, events: WebhookEvent[], syncTriggered: boolean): ProcessOutcome {
   const first = events[0];
-  const outcome: ProcessOutcome = { success: true, status, syncTriggered, processingTimeMs: elapsed(started), events: events.length };
+  const outcome: ProcessOutcome = {
+    success: true,
+    status,
+    syncTriggered,
+    processingTimeMs: elapsed(started),
+    events: events.length,
+  };
   if (first) {
     outcome.eventType = first.eventType;
     outcome.entityId = first.entityId;
@@ -933,14 +1001,24 @@ function validateEvents(events: unknown): asserts events is string[] {
   }
   for (const pattern of events) {
     if (typeof pattern !== 'string' || !isValidEventPattern(pattern)) {
-      throw new WebhookError('invalid_request', 'Each event pattern is dot-separated segments, such as contact.created, contact.* or *');
+      throw new WebhookError(
+        'invalid_request',
+        'Each event pattern is dot-separated segments, such as contact.created, contact.* or *',
+      );
     }
   }
 }
 
 function validateRetryPolicy(policy: RetryPolicy): void {
   const { maxRetries, backoffSeconds } = policy ?? {};
-  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 100 || !Number.isFinite(backoffSeconds) || backoffSeconds < 0 || backoffSeconds > 86_400) {
+  if (
+    !Number.isInteger(maxRetries) ||
+    maxRetries < 0 ||
+    maxRetries > 100 ||
+    !Number.isFinite(backoffSeconds) ||
+    backoffSeconds < 0 ||
+    backoffSeconds > 86_400
+  ) {
     throw new WebhookError('invalid_request', 'retryPolicy needs maxRetries 0-100 and backoffSeconds 0-86400');
   }
 }
@@ -957,11 +1035,13 @@ function safeId(id: unknown): string {
 
 function describeError(error: unknown): { name: string; message: string; code?: string } {
   if (error instanceof Error) {
-    const described: { name: string; message: string; code?: string } = { name: error.name, message: error.message.slice(0, 500) };
+    const described: { name: string; message: string; code?: string } = {
+      name: error.name,
+      message: error.message.slice(0, 500),
+    };
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string') described.code = code;
     return described;
   }
   return { name: 'Error', message: String(error).slice(0, 500) };
 }
-

@@ -25,7 +25,11 @@ export interface MemoryStoreOptions {
   keepDeliveries?: number;
 }
 
-const zeroCounters = (): RegistrationCounters => ({ processedEventCount: 0, failureCount: 0, verificationFailureCount: 0 });
+const zeroCounters = (): RegistrationCounters => ({
+  processedEventCount: 0,
+  failureCount: 0,
+  verificationFailureCount: 0,
+});
 
 /**
  * Registrations, deliveries, dedupe claims and the outbox in process memory: for tests and for
@@ -81,7 +85,10 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#byRegistration.delete(id);
   }
 
-  async listRegistrations(tenantId: string, options: ListRegistrationsOptions = {}): Promise<Page<WebhookRegistration>> {
+  async listRegistrations(
+    tenantId: string,
+    options: ListRegistrationsOptions = {},
+  ): Promise<Page<WebhookRegistration>> {
     const matching = [...this.#registrations.values()]
       .filter(
         (r) =>

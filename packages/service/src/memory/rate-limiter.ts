@@ -29,7 +29,8 @@ export class MemoryRateLimiter implements RateLimiter {
     if (used + 1 > limit) {
       // The estimate falls below the limit once enough of the previous window has slid out.
       const excess = used + 1 - limit;
-      const wait = window.previous > 0 ? Math.min(windowMs, (excess / window.previous) * windowMs) : start + windowMs - now;
+      const wait =
+        window.previous > 0 ? Math.min(windowMs, (excess / window.previous) * windowMs) : start + windowMs - now;
       return { allowed: false, limit, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) };
     }
     window.current++;
