@@ -46,8 +46,14 @@ const { registration } = await service.registerWebhook('tenant-1', 'github', 'co
 const payload = { action: 'opened', issue: { id: 1234567, number: 123, title: 'Bug: Login fails on mobile' }, pad: '' };
 payload.pad = 'x'.repeat(1024 - JSON.stringify(payload).length);
 const body = Buffer.from(JSON.stringify(payload));
-const signed = signGitHub({ body, secret: registration.webhookSecret, event: 'issues' });
-const headersFor = (i) => ({ ...signed, 'x-github-delivery': `delivery-${i}`, 'content-type': 'application/json' });
+const signature = signGitHub({ body, secret: registration.webhookSecret })['x-hub-signature-256'];
+// A literal per request, as Node's HTTP parser would hand over; a fresh delivery id each time.
+const headersFor = (i) => ({
+  'content-type': 'application/json',
+  'x-github-event': 'issues',
+  'x-github-delivery': `delivery-${i}`,
+  'x-hub-signature-256': signature,
+});
 
 let failures = 0;
 const full = await measure(async (i) => {

@@ -87,12 +87,21 @@ export function storableHeaders(
 ): { headers: Record<string, string>; redacted: boolean } {
   const stored: Record<string, string> = {};
   let redacted = false;
-  for (const [name, value] of lowerCaseHeaders(headers)) {
-    if (CREDENTIAL_HEADERS.has(name) || secrets.some((secret) => secret.length > 0 && value.includes(secret))) {
+  for (const key of Object.keys(headers)) {
+    const raw = headers[key];
+    if (raw === undefined) continue;
+    const name = key.toLowerCase();
+    const value = Array.isArray(raw) ? raw.join(', ') : String(raw);
+    if (CREDENTIAL_HEADERS.has(name) || containsSecret(value, secrets)) {
       redacted = true;
       continue;
     }
     stored[name] = value.length > 8192 ? value.slice(0, 8192) : value;
   }
   return { headers: stored, redacted };
+}
+
+function containsSecret(value: string, secrets: readonly string[]): boolean {
+  for (const secret of secrets) if (secret.length > 0 && value.includes(secret)) return true;
+  return false;
 }

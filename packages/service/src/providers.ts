@@ -1,6 +1,12 @@
 import { defineProvider, WebhookError, type WebhookProvider } from '@webhooks/core';
 import { parseWebhook } from '@webhooks/parsers';
-import { handshakeResponse, PROVIDER_IDS, SALESFORCE_OUTBOUND_ACK, verifyWebhook } from '@webhooks/verifiers';
+import {
+  handshakeResponse,
+  hasHandshake,
+  PROVIDER_IDS,
+  SALESFORCE_OUTBOUND_ACK,
+  verifyWebhook,
+} from '@webhooks/verifiers';
 
 /**
  * Whether each built-in provider retries a failed delivery. Only for those is a 429 safe: GitHub
@@ -28,13 +34,13 @@ const RETRIES: Record<string, boolean> = {
 };
 
 function builtin(id: string): WebhookProvider {
-  const provider: WebhookProvider = {
+  const provider: { -readonly [K in keyof WebhookProvider]: WebhookProvider[K] } = {
     id,
     verify: (request, options) => verifyWebhook(id, request, options),
     parse: (request, options) => parseWebhook(id, request, options),
-    handshake: (request, options) => handshakeResponse(id, request, options),
     retriesDeliveries: RETRIES[id] ?? false,
   };
+  if (hasHandshake(id)) provider.handshake = (request, options) => handshakeResponse(id, request, options);
   // Salesforce retries an outbound message for 24 h unless it gets its SOAP Ack.
   if (id === 'salesforce-outbound') {
     return defineProvider({

@@ -78,26 +78,41 @@ export function isSupportedProvider(provider: string): boolean {
   return verifiers.has(provider);
 }
 
+/** Whether the provider has a handshake that `handshakeResponse` can answer. */
+export function hasHandshake(provider: string): boolean {
+  return verifiers.get(provider)?.handshake !== undefined;
+}
+
 /**
  * Proves a webhook request genuine from its raw bytes. Resolves to `{ ok: true, secretIndex }`
  * (which of `options.secrets` matched) or `{ ok: false, reason, message }`. Never rejects for bad
  * input; throws a TypeError only for misuse (arguments of the wrong type).
  */
-export async function verifyWebhook(
+export function verifyWebhook(
   provider: string,
   request: WebhookRequest,
   options: VerifyOptions,
 ): Promise<VerifyResult> {
-  assertArguments(provider, request, options);
-  const verifier = verifiers.get(provider);
-  if (verifier === undefined) return fail('unsupported_provider', 'This provider is not supported');
   try {
-    return await verifier.verify(request, options);
+    assertArguments(provider, request, options);
   } catch (error) {
-    if (error instanceof VerifierUsageError) throw error;
-    // Fail closed: an unexpected error must never turn into acceptance or a crash.
-    return fail('malformed_header', 'The request could not be verified');
+    return Promise.reject(error);
   }
+  const verifier = verifiers.get(provider);
+  if (verifier === undefined) return Promise.resolve(fail('unsupported_provider', 'This provider is not supported'));
+  // Not an async function: most verifiers are synchronous, and this saves their callers a few ticks.
+  try {
+    const result = verifier.verify(request, options);
+    return result instanceof Promise ? result.catch(failClosed) : Promise.resolve(result);
+  } catch (error) {
+    return failClosed(error);
+  }
+}
+
+/** An unexpected error must never turn into acceptance or a crash; misuse still throws. */
+function failClosed(error: unknown): Promise<VerifyResult> {
+  if (error instanceof VerifierUsageError) return Promise.reject(error);
+  return Promise.resolve(fail('malformed_header', 'The request could not be verified'));
 }
 
 /**
