@@ -24,24 +24,33 @@ const body = makeBody(1024);
 const bodyText = body.toString('utf8');
 const now = Math.floor(Date.now() / 1000);
 
-/** Median operations per second over several timed rounds (async functions are awaited). */
-async function measure(fn) {
-  for (let i = 0; i < 2000; i++) await fn();
-  const rates = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    let ops = 0;
-    const start = process.hrtime.bigint();
-    const deadline = start + BigInt(ROUND_MS) * 1_000_000n;
-    let t = start;
-    while (t < deadline) {
-      for (let i = 0; i < 200; i++) await fn();
-      ops += 200;
-      t = process.hrtime.bigint();
-    }
-    rates.push(ops / (Number(t - start) / 1e9));
+/** Operations per second of one timed round (async functions are awaited). */
+async function round(fn) {
+  let ops = 0;
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(ROUND_MS) * 1_000_000n;
+  let t = start;
+  while (t < deadline) {
+    for (let i = 0; i < 200; i++) await fn();
+    ops += 200;
+    t = process.hrtime.bigint();
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)];
+  return ops / (Number(t - start) / 1e9);
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * Median ops/s of each variant. Rounds are interleaved (A, B, C, A, B, C, ...) so that a change in
+ * the machine's load hits every variant alike: the ratios are what this reports.
+ */
+async function measureAll(variants) {
+  for (const fn of variants) for (let i = 0; i < 2000; i++) await fn();
+  const rates = variants.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let v = 0; v < variants.length; v++) rates[v].push(await round(variants[v]));
+  }
+  return rates.map(median);
 }
 
 function check(value) {
@@ -121,15 +130,13 @@ const cases = [];
 
 const rows = [];
 for (const c of cases) {
-  const bare = await measure(c.bare);
-  const ours = await measure(c.ours);
-  const library = c.library ? await measure(c.library[1]) : undefined;
+  const [bare, ours, library] = await measureAll([c.bare, c.ours, ...(c.library ? [c.library[1]] : [])]);
   rows.push({ provider: c.provider, ours, bare, library, libraryName: c.library?.[0] });
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(
-  `\nverifyWebhook on a ${body.length}-byte body, Node ${process.version}, median of ${ROUNDS} rounds of ${ROUND_MS} ms\n`,
+  `\nverifyWebhook on a ${body.length}-byte body, Node ${process.version}, median of ${ROUNDS} interleaved rounds of ${ROUND_MS} ms\n`,
 );
 console.log(
   '| provider | ours (ops/s) | bare createHmac loop (ops/s) | ours / bare | library | library (ops/s) | ours / library |',

@@ -79,11 +79,21 @@ const NO_KEY = Buffer.alloc(0);
  * empty key must never be usable), so it verifies nothing.
  */
 export function secretKey(secret: string): Buffer {
+  const cached = keys.get(secret);
+  if (cached !== undefined) return cached;
   const encoded = secret.startsWith('whsec_') ? secret.slice(6) : secret;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return NO_KEY;
-  const key = Buffer.from(encoded, 'base64');
-  return key.length > 0 && key.toString('base64').replace(/=+$/, '') === encoded.replace(/=+$/, '') ? key : NO_KEY;
+  let key = NO_KEY;
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
+    const decoded = Buffer.from(encoded, 'base64');
+    if (decoded.length > 0 && decoded.toString('base64').replace(/=+$/, '') === encoded.replace(/=+$/, '')) key = decoded;
+  }
+  // Decoding and checking costs more than the HMAC itself; the few live secrets are kept decoded.
+  if (keys.size >= 256) keys.clear();
+  keys.set(secret, key);
+  return key;
 }
+
+const keys = new Map<string, Buffer>();
 
 export interface SignStandardInput {
   body: string | Uint8Array;
