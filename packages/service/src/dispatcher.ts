@@ -1,10 +1,15 @@
-import type { Clock, OutboxStore, RetryPolicy, SyncQueue } from '@webhooks/core';
+import type { Clock, OutboxStore, OutboxTask, RetryPolicy, SyncQueue, SyncTask } from '@webhooks/core';
 import { systemClock } from '@webhooks/core';
 import type { ServiceLogger } from './service.js';
 
+/** Runs one sync task taken from the embedded queue. */
+export type SyncTaskHandler = (task: SyncTask, context: { messageId: string; attempt: number }) => Promise<void>;
+
 export interface OutboxDispatcherOptions {
   outbox: OutboxStore;
-  queue: SyncQueue;
+  /** Where tasks are sent; or give `handler` to run them here (the embedded queue). */
+  queue?: SyncQueue;
+  handler?: SyncTaskHandler;
   clock?: Clock;
   logger?: ServiceLogger;
   /** Tasks claimed per round. */
@@ -30,7 +35,7 @@ export interface DispatchRound {
  */
 export class OutboxDispatcher {
   readonly #outbox: OutboxStore;
-  readonly #queue: SyncQueue;
+  readonly #send: (task: OutboxTask) => Promise<void>;
   readonly #clock: Clock;
   readonly #log: ServiceLogger | undefined;
   readonly #batchSize: number;
@@ -42,7 +47,12 @@ export class OutboxDispatcher {
 
   constructor(options: OutboxDispatcherOptions) {
     this.#outbox = options.outbox;
-    this.#queue = options.queue;
+    const { queue, handler } = options;
+    if ((queue === undefined) === (handler === undefined))
+      throw new TypeError('Give the dispatcher a queue or a handler');
+    this.#send = handler
+      ? (task) => handler(task.task, { messageId: task.messageId, attempt: task.attempts + 1 })
+      : (task) => queue!.enqueue(task.task, { messageId: task.messageId });
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger;
     this.#batchSize = options.batchSize ?? 100;
@@ -57,7 +67,7 @@ export class OutboxDispatcher {
     const round: DispatchRound = { claimed: tasks.length, sent: 0, retried: 0, dead: 0 };
     for (const task of tasks) {
       try {
-        await this.#queue.enqueue(task.task, { messageId: task.messageId });
+        await this.#send(task);
         await this.#outbox.complete(task.id);
         round.sent++;
       } catch (error) {
@@ -101,4 +111,17 @@ export class OutboxDispatcher {
     this.#timer = undefined;
     await this.#running;
   }
+}
+
+export interface EmbeddedWorkerOptions extends Omit<OutboxDispatcherOptions, 'queue' | 'handler'> {
+  /** Runs one sync task; a throw means "try again later" (with backoff, then dead-letter). */
+  handler: SyncTaskHandler;
+}
+
+/**
+ * The consumer side of the embedded queue: on one machine the outbox is the queue, and this runs
+ * your sync handler on each task, with leases, retries with backoff and dead-lettering.
+ */
+export function createEmbeddedWorker(options: EmbeddedWorkerOptions): OutboxDispatcher {
+  return new OutboxDispatcher(options);
 }

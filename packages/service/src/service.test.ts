@@ -2,7 +2,7 @@ import type { ProviderRegistrar, WebhookRegistration } from '@webhooks/core';
 import { HEALTH_RECOMMENDATIONS, SILENT_RECOMMENDATION, WebhookError } from '@webhooks/core';
 import { signGitHub, signNotion, signSalesforce, signSlack, signStripe } from '@webhooks/verifiers';
 import { describe, expect, it } from 'vitest';
-import { OutboxDispatcher } from './dispatcher.js';
+import { createEmbeddedWorker, OutboxDispatcher } from './dispatcher.js';
 import { MemoryStore } from './memory/memory-store.js';
 import { failing, harness } from './test-support.js';
 
@@ -730,5 +730,36 @@ describe('listing, unregistering and replaying', () => {
   it('answers not-found for an unknown delivery id', async () => {
     const h = harness();
     await expect(h.service.replayDelivery('dlv_nope', TENANT)).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe('the embedded queue (no SyncQueue)', () => {
+  it('keeps matched tasks in the outbox for an in-process worker, which runs each once', async () => {
+    const h = harness({ queue: undefined });
+    const registration = await registerGitHub(h);
+    const first = githubDelivery(registration);
+    const result = await h.service.processWebhookEvent(registration.id, first.headers, first.body);
+    expect(result).toMatchObject({ status: 200, syncTriggered: true, queued: false });
+    expect(await h.store.listOutbox({ status: 'pending' })).toHaveLength(1);
+
+    const seen: string[] = [];
+    let failOnce = true;
+    const worker = createEmbeddedWorker({
+      outbox: h.store,
+      clock: h.clock,
+      retryPolicy: { backoffSeconds: 1 },
+      handler: async (task, { attempt }) => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('sync backend busy');
+        }
+        seen.push(`${task.entityId}#${attempt}`);
+      },
+    });
+    expect(await worker.runOnce()).toMatchObject({ claimed: 1, retried: 1 });
+    h.clock.advance(1000);
+    expect(await worker.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
+    expect(await worker.runOnce()).toMatchObject({ claimed: 0 });
+    expect(seen).toEqual(['1234567#2']);
   });
 });

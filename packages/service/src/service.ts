@@ -62,7 +62,11 @@ export interface WebhookManagementServiceOptions {
   registrations: RegistrationStore;
   deliveries: DeliveryStore;
   outbox: OutboxStore;
-  queue: SyncQueue;
+  /**
+   * Where sync tasks go. Without one, the outbox itself is the queue (the embedded queue): tasks
+   * stay there for an in-process worker (`createEmbeddedWorker`) to claim.
+   */
+  queue?: SyncQueue;
   /** Webhook URLs are `${publicBaseUrl}/webhooks/${id}`. */
   publicBaseUrl: string;
   cache?: RegistrationCache;
@@ -152,7 +156,7 @@ export class WebhookManagementService {
   readonly #registrations: RegistrationStore;
   readonly #deliveries: DeliveryStore;
   readonly #outbox: OutboxStore;
-  readonly #queue: SyncQueue;
+  readonly #queue: SyncQueue | undefined;
   readonly #cache: RegistrationCache;
   readonly #rateLimiter: RateLimiter;
   readonly #publisher: EventPublisher | undefined;
@@ -319,6 +323,7 @@ export class WebhookManagementService {
 
       // 9. Enqueue; a queue that is down leaves the tasks in the outbox for the dispatcher.
       const queued = held ? tasks.length > 0 : !(await this.#dispatchInline(registration, tasks, receivedAt));
+      // With the embedded queue, a task in the outbox is a task enqueued.
 
       // 10. Health counters, then the first verified event finishes a pending setup.
       await this.#recordOutcome(registration, 'success', receivedAt);
@@ -544,13 +549,21 @@ export class WebhookManagementService {
    * the registration's current secrets, so a delivery rejected for a wrong secret can be replayed
    * once the right one is installed), parsed, matched and enqueued under fresh dedupe keys.
    */
-  async replayDelivery(deliveryId: string, tenantId: string): Promise<ProcessOutcome> {
+  async replayDelivery(
+    deliveryId: string,
+    tenantId: string,
+    options: { registrationId?: string } = {},
+  ): Promise<ProcessOutcome> {
     const started = performance.now();
     const original =
-      typeof deliveryId === 'string' && deliveryId.length <= 100
+      typeof deliveryId === 'string' && REGISTRATION_ID.test(deliveryId)
         ? await this.#deliveries.getDelivery(deliveryId)
         : null;
-    if (!original || original.tenantId !== tenantId) throw new WebhookError('not_found', 'Delivery not found');
+    const otherRegistration =
+      options.registrationId !== undefined && original?.registrationId !== options.registrationId;
+    if (!original || original.tenantId !== tenantId || otherRegistration) {
+      throw new WebhookError('not_found', 'Delivery not found');
+    }
     if (original.outcome === 'handshake') throw new WebhookError('invalid_request', 'A handshake cannot be replayed');
     if (original.bodyTruncated)
       throw new WebhookError('invalid_request', 'Only the first 4 KB of this rejected delivery were kept');
@@ -838,12 +851,13 @@ export class WebhookManagementService {
       maxAttempts: policy.maxRetries + 1,
     };
     // The receive path dispatches it right away; the lease keeps the dispatcher off it meanwhile.
-    if (!held) outboxTask.leasedUntil = new Date(availableAt.getTime() + INLINE_LEASE_MS);
+    if (!held && this.#queue) outboxTask.leasedUntil = new Date(availableAt.getTime() + INLINE_LEASE_MS);
     return outboxTask;
   }
 
   /** Enqueues each task; true when all went through, false when some wait in the outbox. */
   async #dispatchInline(registration: WebhookRegistration, tasks: NewOutboxTask[], now: Date): Promise<boolean> {
+    if (!this.#queue) return true;
     const { backoffSeconds } = registration.retryPolicy ?? this.#defaultRetryPolicy;
     let all = true;
     for (const task of tasks) {
