@@ -233,14 +233,12 @@ export function createApp(options: AppOptions): Express {
   app.post('/api-keys', requireTenant, adminBody, async (req, res) => {
     const input = jsonBody(req);
     const created = await auth.createKey(tenant(res), typeof input.name === 'string' ? input.name : undefined);
-    res
-      .status(201)
-      .json({
-        id: created.id,
-        key: created.key,
-        tenantId: created.record.tenantId,
-        createdAt: created.record.createdAt.toISOString(),
-      });
+    res.status(201).json({
+      id: created.id,
+      key: created.key,
+      tenantId: created.record.tenantId,
+      createdAt: created.record.createdAt.toISOString(),
+    });
   });
 
   app.get('/api-keys', requireTenant, async (_req, res) => {
