@@ -60,62 +60,58 @@ const apiKeys = z
   });
 
 /** The environment, with the contract names of DESIGN.md and a few of our own. */
-const schema = z
-  .object({
-    PORT: positiveInt(3000),
-    HOST: z.string().optional().default('0.0.0.0'),
-    PUBLIC_BASE_URL: url(['http:', 'https:']),
-    WEBHOOKS_API_KEYS: apiKeys,
-    WEBHOOKS_DATA_DIR: z.string().optional().default('./.data'),
-    /** 32 bytes (base64 or hex) for sealing secrets at rest; generated into the data dir when absent. */
-    WEBHOOKS_SECRET_KEY: z.string().optional(),
-    REDIS_URL: url(['redis:', 'rediss:']),
-    COSMOS_ENDPOINT: url(['http:', 'https:']),
-    COSMOS_KEY: z.string().optional(),
-    COSMOS_DATABASE: z.string().optional().default('webhooks'),
-    SERVICEBUS_CONNECTION_STRING: z.string().optional(),
-    SERVICEBUS_QUEUE: z.string().optional().default('sync-tasks'),
-    EVENTGRID_ENDPOINT: url(['http:', 'https:']),
-    EVENTGRID_KEY: z.string().optional(),
-    WEBHOOK_DEBUG: bool,
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
-    WEBHOOKS_RATE_LIMIT_PER_MINUTE: positiveInt(100),
-    WEBHOOKS_FLOOD_LIMIT_PER_MINUTE: positiveInt(1000),
-    WEBHOOKS_MAX_BODY_BYTES: positiveInt(25 * 1024 * 1024),
-    WEBHOOKS_ADMIN_MAX_BODY_BYTES: positiveInt(1024 * 1024),
-    WEBHOOKS_ROTATION_GRACE_HOURS: positiveInt(24),
-    /** Extra provider packages to load, comma-separated package names. */
-    WEBHOOKS_PROVIDERS: z.string().optional().default(''),
-    WEBHOOKS_JWT_ISSUER: z.string().optional(),
-    WEBHOOKS_JWT_AUDIENCE: z.string().optional(),
-    WEBHOOKS_JWT_JWKS_URI: url(['http:', 'https:']),
-    WEBHOOKS_JWT_TENANT_CLAIM: z.string().optional().default('tid'),
-    /** Express's trust proxy setting, for the client address behind a load balancer. */
-    TRUST_PROXY: z.string().optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (env.COSMOS_ENDPOINT && !env.COSMOS_KEY) {
-      ctx.addIssue({ code: 'custom', path: ['COSMOS_KEY'], message: 'is required when COSMOS_ENDPOINT is set' });
-    }
-    if (env.EVENTGRID_ENDPOINT && !env.EVENTGRID_KEY) {
-      ctx.addIssue({ code: 'custom', path: ['EVENTGRID_KEY'], message: 'is required when EVENTGRID_ENDPOINT is set' });
-    }
-    if (env.SERVICEBUS_CONNECTION_STRING !== undefined && !/Endpoint=sb:\/\//i.test(env.SERVICEBUS_CONNECTION_STRING)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SERVICEBUS_CONNECTION_STRING'],
-        message: 'must be a Service Bus connection string (Endpoint=sb://...)',
-      });
-    }
-    const jwt = [env.WEBHOOKS_JWT_ISSUER, env.WEBHOOKS_JWT_AUDIENCE, env.WEBHOOKS_JWT_JWKS_URI];
-    if (jwt.some(Boolean) && !jwt.every(Boolean)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['WEBHOOKS_JWT_JWKS_URI'],
-        message: 'WEBHOOKS_JWT_ISSUER, WEBHOOKS_JWT_AUDIENCE and WEBHOOKS_JWT_JWKS_URI go together',
-      });
-    }
-  });
+const schema = z.object({
+  PORT: positiveInt(3000),
+  HOST: z.string().optional().default('0.0.0.0'),
+  PUBLIC_BASE_URL: url(['http:', 'https:']),
+  WEBHOOKS_API_KEYS: apiKeys,
+  WEBHOOKS_DATA_DIR: z.string().optional().default('./.data'),
+  /** 32 bytes (base64 or hex) for sealing secrets at rest; generated into the data dir when absent. */
+  WEBHOOKS_SECRET_KEY: z.string().optional(),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  COSMOS_ENDPOINT: url(['http:', 'https:']),
+  COSMOS_KEY: z.string().optional(),
+  COSMOS_DATABASE: z.string().optional().default('webhooks'),
+  SERVICEBUS_CONNECTION_STRING: z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+  SERVICEBUS_QUEUE: z.string().optional().default('sync-tasks'),
+  EVENTGRID_ENDPOINT: url(['http:', 'https:']),
+  EVENTGRID_KEY: z.string().optional(),
+  WEBHOOK_DEBUG: bool,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  WEBHOOKS_RATE_LIMIT_PER_MINUTE: positiveInt(100),
+  WEBHOOKS_FLOOD_LIMIT_PER_MINUTE: positiveInt(1000),
+  WEBHOOKS_MAX_BODY_BYTES: positiveInt(25 * 1024 * 1024),
+  WEBHOOKS_ADMIN_MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  WEBHOOKS_ROTATION_GRACE_HOURS: positiveInt(24),
+  /** Extra provider packages to load, comma-separated package names. */
+  WEBHOOKS_PROVIDERS: z.string().optional().default(''),
+  WEBHOOKS_JWT_ISSUER: z.string().optional(),
+  WEBHOOKS_JWT_AUDIENCE: z.string().optional(),
+  WEBHOOKS_JWT_JWKS_URI: url(['http:', 'https:']),
+  WEBHOOKS_JWT_TENANT_CLAIM: z.string().optional().default('tid'),
+  /** Express's trust proxy setting, for the client address behind a load balancer. */
+  TRUST_PROXY: z.string().optional(),
+});
+
+/** Settings that only make sense together, checked on the raw environment so all problems show at once. */
+function crossChecks(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (env.COSMOS_ENDPOINT && !env.COSMOS_KEY) problems.push('COSMOS_KEY is required when COSMOS_ENDPOINT is set');
+  if (env.EVENTGRID_ENDPOINT && !env.EVENTGRID_KEY)
+    problems.push('EVENTGRID_KEY is required when EVENTGRID_ENDPOINT is set');
+  const serviceBus = env.SERVICEBUS_CONNECTION_STRING;
+  if (serviceBus !== undefined && serviceBus !== '' && !/Endpoint=sb:\/\//i.test(serviceBus)) {
+    problems.push('SERVICEBUS_CONNECTION_STRING must be a Service Bus connection string (Endpoint=sb://...)');
+  }
+  const jwt = [env.WEBHOOKS_JWT_ISSUER, env.WEBHOOKS_JWT_AUDIENCE, env.WEBHOOKS_JWT_JWKS_URI];
+  if (jwt.some(Boolean) && !jwt.every(Boolean)) {
+    problems.push('WEBHOOKS_JWT_ISSUER, WEBHOOKS_JWT_AUDIENCE and WEBHOOKS_JWT_JWKS_URI go together');
+  }
+  return problems;
+}
 
 export type Env = z.output<typeof schema>;
 
@@ -152,11 +148,13 @@ export class ConfigError extends Error {
 /** Reads and checks the environment; one clear line per bad value, never the value itself. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const result = schema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`),
-    );
-  }
+  const problems = [
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`)),
+    ...crossChecks(env),
+  ];
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const e = result.data;
   return {
     port: e.PORT,

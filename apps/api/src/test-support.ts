@@ -6,9 +6,9 @@ import {
   WebhookManagementService,
   type WebhookManagementServiceOptions,
 } from '@webhooks/service';
-import pino from 'pino';
 import { createApp } from './app.js';
 import { Authenticator } from './auth.js';
+import { createLogger } from './logger.js';
 import { ReceiverMetrics } from './metrics.js';
 
 export interface TestServer {
@@ -28,7 +28,7 @@ export async function startTestServer(
   const store = new MemoryStore();
   const queue = new MemorySyncQueue();
   const logs: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const logger = createLogger('debug', { write: (line: string) => void logs.push(line) });
   let server: Server | undefined;
   const base = { url: '' };
   const service = new WebhookManagementService({
