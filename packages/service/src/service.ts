@@ -330,7 +330,7 @@ export class WebhookManagementService {
       if (!registration.isVerified || registration.status !== 'active') await this.#markVerified(registration);
 
       // 11. Tell Event Grid (never with the secret); a failure there never fails the webhook.
-      await this.#publish(registration, fresh, tasks, receivedAt);
+      if (this.#publisher) await this.#publish(registration, fresh, tasks, receivedAt);
 
       // 12. Answer.
       const outcome: ProcessOutcome = {

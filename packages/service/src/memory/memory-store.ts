@@ -26,6 +26,11 @@ export interface MemoryStoreOptions {
 }
 
 /** A copy that shares nothing mutable with the original (cheaper than structuredClone on the hot path). */
+interface IdQueue {
+  ids: string[];
+  head: number;
+}
+
 function copyDelivery(record: DeliveryRecord): DeliveryRecord {
   const copy: DeliveryRecord = {
     ...record,
@@ -65,8 +70,8 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   readonly #counters = new Map<string, RegistrationCounters>();
   readonly #claims = new Map<string, number>();
   readonly #deliveries = new Map<string, DeliveryRecord>();
-  /** Per registration: ids of rejected and of other deliveries, oldest first. */
-  readonly #byRegistration = new Map<string, { rejected: string[]; other: string[] }>();
+  /** Per registration: ids of rejected and of other deliveries, oldest first, from `head` on. */
+  readonly #byRegistration = new Map<string, { rejected: IdQueue; other: IdQueue }>();
   readonly #outbox = new Map<string, OutboxTask>();
   readonly #apiKeys = new Map<string, ApiKeyRecord>();
   readonly #keepRejected: number;
@@ -106,7 +111,8 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#registrations.delete(id);
     this.#counters.delete(id);
     const index = this.#byRegistration.get(id);
-    for (const deliveryId of [...(index?.rejected ?? []), ...(index?.other ?? [])]) this.#deliveries.delete(deliveryId);
+    for (const deliveryId of [...(index?.rejected.ids ?? []), ...(index?.other.ids ?? [])])
+      this.#deliveries.delete(deliveryId);
     this.#byRegistration.delete(id);
   }
 
@@ -169,6 +175,7 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     const expiresAt = this.#claims.get(claim);
     if (expiresAt !== undefined && expiresAt > now.getTime()) return false;
     this.#claims.set(claim, now.getTime() + ttlMs);
+    if (this.#claims.size >= this.#nextClaimSweep) this.#sweepClaims(now.getTime());
     return true;
   }
 
@@ -180,13 +187,19 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#deliveries.set(record.id, copyDelivery(record));
     let index = this.#byRegistration.get(record.registrationId);
     if (!index) {
-      index = { rejected: [], other: [] };
+      index = { rejected: { ids: [], head: 0 }, other: { ids: [], head: 0 } };
       this.#byRegistration.set(record.registrationId, index);
     }
     const rejected = record.outcome === 'rejected';
-    const ids = rejected ? index.rejected : index.other;
-    ids.push(record.id);
-    while (ids.length > (rejected ? this.#keepRejected : this.#keepDeliveries)) this.#deliveries.delete(ids.shift()!);
+    const queue = rejected ? index.rejected : index.other;
+    queue.ids.push(record.id);
+    const keep = rejected ? this.#keepRejected : this.#keepDeliveries;
+    while (queue.ids.length - queue.head > keep) this.#deliveries.delete(queue.ids[queue.head++]!);
+    // Compacted now and then: shifting one id per append would move the whole array every time.
+    if (queue.head > 1024 && queue.head * 2 > queue.ids.length) {
+      queue.ids.splice(0, queue.head);
+      queue.head = 0;
+    }
     for (const task of tasks) {
       this.#outbox.set(task.id, {
         ...copyTask(task),
@@ -207,11 +220,11 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     if (!index) return [];
     const { rejected, other } = index;
     const newest: DeliveryRecord[] = [];
-    let r = rejected.length - 1;
-    let o = other.length - 1;
-    while (newest.length < limit && (r >= 0 || o >= 0)) {
-      const a = r >= 0 ? this.#deliveries.get(rejected[r]!) : undefined;
-      const b = o >= 0 ? this.#deliveries.get(other[o]!) : undefined;
+    let r = rejected.ids.length - 1;
+    let o = other.ids.length - 1;
+    while (newest.length < limit && (r >= rejected.head || o >= other.head)) {
+      const a = r >= rejected.head ? this.#deliveries.get(rejected.ids[r]!) : undefined;
+      const b = o >= other.head ? this.#deliveries.get(other.ids[o]!) : undefined;
       const takeRejected = a !== undefined && (b === undefined || a.receivedAt >= b.receivedAt);
       if (takeRejected) r--;
       else o--;
@@ -303,6 +316,14 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     if (!record || record.tenantId !== tenantId) return false;
     record.revokedAt ??= at;
     return true;
+  }
+
+  #nextClaimSweep = 100_000;
+
+  /** Drops expired claims; runs when the map has doubled since the last sweep, so it stays amortised O(1). */
+  #sweepClaims(now: number): void {
+    for (const [claim, expiresAt] of this.#claims) if (expiresAt <= now) this.#claims.delete(claim);
+    this.#nextClaimSweep = Math.max(100_000, this.#claims.size * 2);
   }
 
   #nextEtag(): string {
