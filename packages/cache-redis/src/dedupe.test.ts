@@ -1,0 +1,119 @@
+import type { DeliveryRecord } from '@webhooks/core';
+import { MemoryStore } from '@webhooks/service';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRedisClient } from './client.js';
+import { RedisDedupeAccelerator, withRedisDedupe } from './dedupe.js';
+import { TestRedisServer } from './test-support.js';
+
+const WEEK = 7 * 24 * 3600_000;
+const NOW = new Date('2026-11-28T12:00:00.000Z');
+
+function record(outcome: DeliveryRecord['outcome'], dedupeKeys: string[], id = `dlv_${Math.random()}`): DeliveryRecord {
+  return {
+    id,
+    registrationId: 'wh_1',
+    tenantId: 'tenant-1',
+    receivedAt: NOW,
+    headers: {},
+    body: new Uint8Array(),
+    outcome,
+    events: [],
+    dedupeKeys,
+    syncTriggered: false,
+  };
+}
+
+let server: TestRedisServer;
+const clients: Redis[] = [];
+async function client(): Promise<Redis> {
+  const c = await server.client();
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  server = await TestRedisServer.start();
+});
+
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await server.stop();
+});
+
+describe('withRedisDedupe', () => {
+  it('answers a repeat of an accepted delivery from Redis without asking the store', async () => {
+    const redis = await client();
+    const store = new MemoryStore();
+    const accelerator = new RedisDedupeAccelerator(redis, { keyPrefix: 'dd1:' });
+    const deliveries = withRedisDedupe(store, accelerator);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+    await deliveries.append(record('accepted', ['d-1']));
+    const ttl = await redis.pttl(accelerator.key('wh_1', 'd-1'));
+    expect(ttl).toBeGreaterThan(WEEK - 60_000);
+    expect(ttl).toBeLessThanOrEqual(WEEK);
+
+    const storeClaim = vi.spyOn(store, 'claimDedupeKey');
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(false);
+    expect(storeClaim).not.toHaveBeenCalled();
+    expect(accelerator.stats()).toEqual({ fastDuplicates: 1, storeDecisions: 1, errors: 0 });
+  });
+
+  it('asks the store about every key Redis does not know: the store stays the source of truth', async () => {
+    const redis = await client();
+    const store = new MemoryStore();
+    const deliveries = withRedisDedupe(store, redis, { keyPrefix: 'dd2:' });
+    // Claimed in the store by another path (or before Redis was flushed): Redis knows nothing.
+    expect(await store.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(false);
+  });
+
+  it('records nothing in Redis at claim time, nor for a duplicate, an in-flight or a released claim', async () => {
+    const redis = await client();
+    const store = new MemoryStore();
+    const accelerator = new RedisDedupeAccelerator(redis, { keyPrefix: 'dd3:' });
+    const deliveries = withRedisDedupe(store, accelerator);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+    expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(0);
+    await deliveries.append(record('duplicate', ['d-1']));
+    expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(0);
+
+    // The store failed after the claim; the service released it so the provider's retry is taken.
+    await deliveries.releaseDedupeKey('wh_1', 'd-1');
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+  });
+
+  it('releaseDedupeKey frees the key in Redis and in the store', async () => {
+    const redis = await client();
+    const store = new MemoryStore();
+    const accelerator = new RedisDedupeAccelerator(redis, { keyPrefix: 'dd4:' });
+    const deliveries = withRedisDedupe(store, accelerator);
+    await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW);
+    await deliveries.append(record('queued', ['d-1']));
+    expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(1);
+    await deliveries.releaseDedupeKey('wh_1', 'd-1');
+    expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(0);
+    expect(await store.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+  });
+
+  it('delegates everything else to the store, private fields and all', async () => {
+    const store = new MemoryStore();
+    const deliveries = withRedisDedupe(store, await client(), { keyPrefix: 'dd5:' });
+    await deliveries.append(record('accepted', [], 'dlv_a'));
+    expect((await deliveries.getDelivery('dlv_a'))?.id).toBe('dlv_a');
+    expect((await deliveries.listDeliveries('wh_1', 10)).map((d) => d.id)).toEqual(['dlv_a']);
+    expect(await deliveries.counts()).toEqual({ total: 0, failed: 0 });
+  });
+
+  it('lets the store decide while Redis is unreachable, so nothing is accepted twice', async () => {
+    const down = createRedisClient('redis://127.0.0.1:1', { retryStrategy: () => null });
+    clients.push(down);
+    const accelerator = new RedisDedupeAccelerator(down);
+    const deliveries = withRedisDedupe(new MemoryStore(), accelerator);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+    await deliveries.append(record('accepted', ['d-1']));
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(false);
+    await deliveries.releaseDedupeKey('wh_1', 'd-2');
+    expect(accelerator.stats()).toEqual({ fastDuplicates: 0, storeDecisions: 2, errors: 4 });
+  });
+});
