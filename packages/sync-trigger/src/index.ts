@@ -1,0 +1,2 @@
+export { redact, toQueueError } from './errors.js';
+export * from './servicebus-queue.js';
