@@ -85,7 +85,8 @@ export function secretKey(secret: string): Buffer {
   let key = NO_KEY;
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
     const decoded = Buffer.from(encoded, 'base64');
-    if (decoded.length > 0 && decoded.toString('base64').replace(/=+$/, '') === encoded.replace(/=+$/, '')) key = decoded;
+    if (decoded.length > 0 && decoded.toString('base64').replace(/=+$/, '') === encoded.replace(/=+$/, ''))
+      key = decoded;
   }
   // Decoding and checking costs more than the HMAC itself; the few live secrets are kept decoded.
   if (keys.size >= 256) keys.clear();
