@@ -1,2 +1,4 @@
 // Each suite and test server lives in its own module; add one export line per module.
-export {};
+export * from './eventgrid-capture.js';
+export * from './servicebus-test-broker.js';
+export * from './store-conformance.js';
