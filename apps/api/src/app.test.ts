@@ -1,5 +1,4 @@
 import { salesforceOutboundMessage, signGitHub, signSlack } from '@webhooks/verifiers';
-import type express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from './openapi.js';
 import { startTestServer, type TestServer } from './test-support.js';
@@ -47,7 +46,7 @@ async function register(key: string, provider = 'github', body: Record<string, u
   };
 }
 
-function sendGitHub(registrationId: string, secret: string, id = 1234567, deliveryId = crypto.randomUUID()) {
+function sendGitHub(registrationId: string, secret: string, id = 1234567, deliveryId: string = crypto.randomUUID()) {
   const body = JSON.stringify({ action: 'opened', issue: { number: 123, id, title: 'Bug' } });
   return call(`/webhooks/${registrationId}`, {
     method: 'POST',
@@ -450,10 +449,9 @@ describe('the OpenAPI document', () => {
       maxBodyBytes: 1,
       adminMaxBodyBytes: 1,
       readiness: async () => ({ ready: true, checks: {} }),
-    }) as express.Express & {
-      router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> };
-    };
-    const served = app.router.stack
+    });
+    type Layer = { route?: { path: string; methods: Record<string, boolean> } };
+    const served = (app as unknown as { router: { stack: Layer[] } }).router.stack
       .filter((layer) => layer.route)
       .flatMap((layer) =>
         Object.keys(layer.route!.methods).map(
