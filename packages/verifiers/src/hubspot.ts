@@ -1,12 +1,12 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
 import { type BodyHmacScheme, candidateDigests } from './internal/body-hmac.js';
-import { bodyBytes, hmac, sha256Hex } from './internal/crypto.js';
+import { bodyBytes, hmac, hmacDigest, sha256Hex } from './internal/crypto.js';
 import { headerValues, singleHeader } from './internal/headers.js';
 import {
   fail,
   hasUsableSecret,
   malformedHeader,
-  matchSecret,
+  matchDigest,
   missingHeader,
   noSecret,
   ok,
@@ -42,7 +42,7 @@ export function verifyHubSpot(request: WebhookRequest, options: VerifyOptions): 
   if (candidates === null) return malformedHeader(LEGACY.header, '<hex SHA-256>');
   const body = bodyBytes(request.body);
   const signed = version === 'v2' ? `${method(request)}${requireUrl(request)}` : '';
-  const index = matchSecret(options, candidates, (secret) => Buffer.from(sha256Hex(secret, signed, body), 'hex'));
+  const index = matchDigest(options, candidates, (secret) => sha256Hex(secret, signed, body));
   return index >= 0 ? ok(index) : signatureMismatch();
 }
 
@@ -62,7 +62,9 @@ function verifyV3(request: WebhookRequest, options: VerifyOptions): VerifyResult
   if (!withinTolerance(ms, options, DEFAULT_TOLERANCE_SECONDS)) return staleTimestamp();
   const prefix = `${method(request)}${decodeHubSpotUri(url)}`;
   const body = bodyBytes(request.body);
-  const index = matchSecret(options, candidates, (secret) => hmac('sha256', secret, prefix, body, timestamp.value));
+  const index = matchDigest(options, candidates, (secret) =>
+    hmacDigest('sha256', 'base64', secret, prefix, body, timestamp.value),
+  );
   return index >= 0 ? ok(index) : signatureMismatch();
 }
 

@@ -1,11 +1,11 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyBytes, decodeHex, hmac } from './internal/crypto.js';
+import { bodyBytes, hmac, hmacDigest, normalizeHex } from './internal/crypto.js';
 import { headerValues } from './internal/headers.js';
 import {
   fail,
   hasUsableSecret,
   malformedHeader,
-  matchSecret,
+  matchDigest,
   missingHeader,
   noSecret,
   ok,
@@ -29,7 +29,7 @@ export function verifyStripe(request: WebhookRequest, options: VerifyOptions): V
   const values = headerValues(request.headers, HEADER);
   if (values.length === 0) return missingHeader(HEADER);
   let timestamp: string | undefined;
-  const candidates: Buffer[] = [];
+  const candidates: string[] = [];
   for (const value of values) {
     for (const item of value.split(',')) {
       const separator = item.indexOf('=');
@@ -42,7 +42,7 @@ export function verifyStripe(request: WebhookRequest, options: VerifyOptions): V
         }
         timestamp = val;
       } else if (key === 'v1') {
-        const digest = decodeHex(val, 32);
+        const digest = normalizeHex(val, 32);
         if (digest !== null) candidates.push(digest);
       }
     }
@@ -52,7 +52,7 @@ export function verifyStripe(request: WebhookRequest, options: VerifyOptions): V
   if (!withinTolerance(seconds * 1000, options, DEFAULT_TOLERANCE_SECONDS)) return staleTimestamp();
   const body = bodyBytes(request.body);
   const prefix = `${timestamp}.`;
-  const index = matchSecret(options, candidates, (secret) => hmac('sha256', secret, prefix, body));
+  const index = matchDigest(options, candidates, (secret) => hmacDigest('sha256', 'hex', secret, prefix, body));
   return index >= 0 ? ok(index) : signatureMismatch();
 }
 

@@ -1,12 +1,12 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
 import { type BodyHmacScheme, candidateDigests } from './internal/body-hmac.js';
-import { bodyBytes, bodyText, decodeHex, hmac, safeEqual, sha256Hex } from './internal/crypto.js';
+import { bodyBytes, bodyText, hmac, hmacDigest, normalizeHex, safeEqualString, sha256Hex } from './internal/crypto.js';
 import { headerValues } from './internal/headers.js';
 import {
   fail,
   hasUsableSecret,
   malformedHeader,
-  matchSecret,
+  matchDigest,
   missingHeader,
   noSecret,
   ok,
@@ -40,14 +40,13 @@ export function verifyTwilio(request: WebhookRequest, options: VerifyOptions): V
   // because Twilio's own signing is inconsistent about ports. The first secret that matches any form wins.
   let index = -1;
   for (const form of urlForms(url, parsed)) {
-    const matched = matchSecret(options, candidates, (secret) => hmac('sha1', secret, form, params));
+    const matched = matchDigest(options, candidates, (secret) => hmacDigest('sha1', 'base64', secret, form, params));
     if (matched >= 0 && (index < 0 || matched < index)) index = matched;
   }
   if (index < 0) return signatureMismatch();
   if (bodyHashes.length === 1) {
-    const claimed = decodeHex(bodyHashes[0]!, 32);
-    const actual = Buffer.from(sha256Hex(bodyBytes(request.body)), 'hex');
-    if (claimed === null || !safeEqual(claimed, actual)) {
+    const claimed = normalizeHex(bodyHashes[0]!, 32);
+    if (claimed === null || !safeEqualString(claimed, sha256Hex(bodyBytes(request.body)))) {
       return fail('signature_mismatch', 'The body does not match the bodySHA256 in the signed URL');
     }
   }

@@ -1,10 +1,10 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyBytes, decodeBase64, decodeHex, type HmacAlgorithm, hmac } from './crypto.js';
+import { bodyBytes, type HmacAlgorithm, hmacDigest, normalizeBase64, normalizeHex } from './crypto.js';
 import { headerValues } from './headers.js';
 import {
   hasUsableSecret,
   malformedHeader,
-  matchSecret,
+  matchDigest,
   missingHeader,
   noSecret,
   ok,
@@ -23,14 +23,14 @@ export interface BodyHmacScheme {
 const DIGEST_BYTES: Record<HmacAlgorithm, number> = { sha256: 32, sha1: 20 };
 
 /** The signature header's candidate digests; null when a value is not of the scheme's form. */
-export function candidateDigests(scheme: BodyHmacScheme, values: readonly string[]): Buffer[] | null {
+export function candidateDigests(scheme: BodyHmacScheme, values: readonly string[]): string[] | null {
   const bytes = DIGEST_BYTES[scheme.algorithm];
-  const candidates: Buffer[] = [];
+  const candidates: string[] = [];
   for (const raw of values) {
     const value = raw.trim();
     if (!value.startsWith(scheme.prefix)) return null;
     const digest = value.slice(scheme.prefix.length);
-    const decoded = scheme.encoding === 'hex' ? decodeHex(digest, bytes) : decodeBase64(digest, bytes);
+    const decoded = scheme.encoding === 'hex' ? normalizeHex(digest, bytes) : normalizeBase64(digest, bytes);
     if (decoded === null) return null;
     candidates.push(decoded);
   }
@@ -47,11 +47,13 @@ export function verifyBodyHmac(scheme: BodyHmacScheme, request: WebhookRequest, 
     return malformedHeader(scheme.header, `${scheme.prefix}<${scheme.encoding} ${scheme.algorithm}>`);
   }
   const body = bodyBytes(request.body);
-  const index = matchSecret(options, candidates, (secret) => hmac(scheme.algorithm, secret, body));
+  const index = matchDigest(options, candidates, (secret) =>
+    hmacDigest(scheme.algorithm, scheme.encoding, secret, body),
+  );
   return index >= 0 ? ok(index) : signatureMismatch();
 }
 
 /** The header value the scheme expects for this body and secret. */
 export function signBodyHmac(scheme: BodyHmacScheme, body: string | Uint8Array, secret: string): string {
-  return scheme.prefix + hmac(scheme.algorithm, secret, bodyBytes(body)).toString(scheme.encoding);
+  return scheme.prefix + hmacDigest(scheme.algorithm, scheme.encoding, secret, bodyBytes(body));
 }

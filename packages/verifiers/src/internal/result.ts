@@ -1,5 +1,5 @@
 import type { VerifyFailureReason, VerifyOptions, VerifyResult } from '@webhooks/core';
-import { safeEqual } from './crypto.js';
+import { safeEqual, safeEqualString } from './crypto.js';
 
 export function ok(secretIndex: number): VerifyResult {
   return { ok: true, secretIndex };
@@ -41,6 +41,27 @@ export function matchSecret(
     const digest = expected(secret);
     let matched = false;
     for (const candidate of candidates) if (safeEqual(digest, candidate)) matched = true;
+    if (matched) return index;
+  }
+  return -1;
+}
+
+/**
+ * `matchSecret` for digests compared as text (normalised hex or base64): the fast path, since Node
+ * produces and compares short strings faster than it allocates Buffers.
+ */
+export function matchDigest(
+  options: VerifyOptions,
+  candidates: readonly string[],
+  expected: (secret: string) => string,
+): number {
+  const { secrets } = options;
+  for (let index = 0; index < secrets.length; index++) {
+    const secret = secrets[index]!;
+    if (secret.length === 0) continue;
+    const digest = expected(secret);
+    let matched = false;
+    for (const candidate of candidates) if (safeEqualString(digest, candidate)) matched = true;
     if (matched) return index;
   }
   return -1;

@@ -1,11 +1,11 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyBytes, decodeBase64, hmac } from './crypto.js';
+import { bodyBytes, hmac, hmacDigest, normalizeBase64 } from './crypto.js';
 import { headerValues, singleHeader } from './headers.js';
 import {
   fail,
   hasUsableSecret,
   malformedHeader,
-  matchSecret,
+  matchDigest,
   missingHeader,
   noSecret,
   ok,
@@ -44,7 +44,7 @@ export function verifyStandard(
   const seconds = parseInteger(timestamp.value);
   if (seconds === null) return malformedHeader(`${prefix}-timestamp`, 'whole seconds since the epoch');
 
-  const candidates: Buffer[] = [];
+  const candidates: string[] = [];
   let entries = 0;
   for (const value of values) {
     for (const entry of value.split(' ')) {
@@ -54,7 +54,7 @@ export function verifyStandard(
       if (comma <= 0) continue;
       // Only v1 (symmetric) is ours to check; v1a and future versions are skipped.
       if (entry.slice(0, comma) !== 'v1') continue;
-      const digest = decodeBase64(entry.slice(comma + 1), 32);
+      const digest = normalizeBase64(entry.slice(comma + 1), 32);
       if (digest !== null) candidates.push(digest);
     }
   }
@@ -64,9 +64,9 @@ export function verifyStandard(
 
   const body = bodyBytes(request.body);
   const signed = `${id.value}.${timestamp.value}.`;
-  const index = matchSecret(options, candidates, (secret) => {
+  const index = matchDigest(options, candidates, (secret) => {
     const key = secretKey(secret);
-    return key.length === 0 ? NO_KEY : hmac('sha256', key, signed, body);
+    return key.length === 0 ? '' : hmacDigest('sha256', 'base64', key, signed, body);
   });
   return index >= 0 ? ok(index) : signatureMismatch();
 }

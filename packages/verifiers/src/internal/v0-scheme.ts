@@ -1,12 +1,12 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
 import { type BodyHmacScheme, candidateDigests } from './body-hmac.js';
-import { bodyBytes, hmac } from './crypto.js';
+import { bodyBytes, hmacDigest } from './crypto.js';
 import { headerValues, singleHeader } from './headers.js';
 import {
   fail,
   hasUsableSecret,
   malformedHeader,
-  matchSecret,
+  matchDigest,
   missingHeader,
   noSecret,
   ok,
@@ -46,10 +46,10 @@ export function verifyV0(scheme: V0Scheme, request: WebhookRequest, options: Ver
   if (!withinTolerance(seconds * 1000, options, scheme.defaultToleranceSeconds)) return staleTimestamp();
   const body = bodyBytes(request.body);
   const prefix = `v0:${timestamp.value}:`;
-  const index = matchSecret(options, candidates, (secret) => hmac('sha256', secret, prefix, body));
+  const index = matchDigest(options, candidates, (secret) => hmacDigest('sha256', 'hex', secret, prefix, body));
   return index >= 0 ? ok(index) : signatureMismatch();
 }
 
 export function signV0(body: string | Uint8Array, secret: string, timestampSeconds: number): string {
-  return `v0=${hmac('sha256', secret, `v0:${timestampSeconds}:`, bodyBytes(body)).toString('hex')}`;
+  return `v0=${hmacDigest('sha256', 'hex', secret, `v0:${timestampSeconds}:`, bodyBytes(body))}`;
 }
