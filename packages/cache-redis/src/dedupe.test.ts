@@ -41,20 +41,23 @@ afterAll(async () => {
   await server.stop();
 });
 
+const LEASE = 60_000;
+const commit = (keys: string[]) => ({ keys, expiresAt: new Date(NOW.getTime() + WEEK) });
+
 describe('withRedisDedupe', () => {
-  it('answers a repeat of an accepted delivery from Redis without asking the store', async () => {
+  it('answers a repeat of a committed delivery from Redis without asking the store', async () => {
     const redis = await client();
     const store = new MemoryStore();
     const accelerator = new RedisDedupeAccelerator(redis, { keyPrefix: 'dd1:' });
     const deliveries = withRedisDedupe(store, accelerator);
-    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
-    await deliveries.append(record('accepted', ['d-1']));
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('claimed');
+    await deliveries.append(record('accepted', ['d-1']), [], commit(['d-1']));
     const ttl = await redis.pttl(accelerator.key('wh_1', 'd-1'));
     expect(ttl).toBeGreaterThan(WEEK - 60_000);
     expect(ttl).toBeLessThanOrEqual(WEEK);
 
     const storeClaim = vi.spyOn(store, 'claimDedupeKey');
-    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(false);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('duplicate');
     expect(storeClaim).not.toHaveBeenCalled();
     expect(accelerator.stats()).toEqual({ fastDuplicates: 1, storeDecisions: 1, errors: 0 });
   });
@@ -64,23 +67,42 @@ describe('withRedisDedupe', () => {
     const store = new MemoryStore();
     const deliveries = withRedisDedupe(store, redis, { keyPrefix: 'dd2:' });
     // Claimed in the store by another path (or before Redis was flushed): Redis knows nothing.
-    expect(await store.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
-    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(false);
+    expect(await store.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('claimed');
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('in_progress');
+    await store.append(record('accepted', ['d-1']), [], commit(['d-1']));
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('duplicate');
   });
 
-  it('records nothing in Redis at claim time, nor for a duplicate, an in-flight or a released claim', async () => {
+  it('records nothing in Redis at claim time, nor for an append without commit, an in-flight or a released claim', async () => {
     const redis = await client();
     const store = new MemoryStore();
     const accelerator = new RedisDedupeAccelerator(redis, { keyPrefix: 'dd3:' });
     const deliveries = withRedisDedupe(store, accelerator);
-    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('claimed');
     expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(0);
+    // A duplicate record lists keys another request holds: no commit, nothing certain.
     await deliveries.append(record('duplicate', ['d-1']));
+    // Even an accepted outcome records nothing without a commit.
+    await deliveries.append(record('accepted', ['d-1']));
     expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(0);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('in_progress');
 
     // The store failed after the claim; the service released it so the provider's retry is taken.
     await deliveries.releaseDedupeKey('wh_1', 'd-1');
-    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('claimed');
+  });
+
+  it('records nothing when the append with commit fails', async () => {
+    const redis = await client();
+    const store = new MemoryStore();
+    const accelerator = new RedisDedupeAccelerator(redis, { keyPrefix: 'dd6:' });
+    const deliveries = withRedisDedupe(store, accelerator);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('claimed');
+    vi.spyOn(store, 'append').mockRejectedValueOnce(new Error('store down'));
+    await expect(deliveries.append(record('accepted', ['d-1']), [], commit(['d-1']))).rejects.toThrow('store down');
+    expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(0);
+    // Still pending in the store: once its lease has run out (a crashed process), it is claimed again.
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, new Date(NOW.getTime() + LEASE))).toBe('claimed');
   });
 
   it('releaseDedupeKey frees the key in Redis and in the store', async () => {
@@ -88,12 +110,12 @@ describe('withRedisDedupe', () => {
     const store = new MemoryStore();
     const accelerator = new RedisDedupeAccelerator(redis, { keyPrefix: 'dd4:' });
     const deliveries = withRedisDedupe(store, accelerator);
-    await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW);
-    await deliveries.append(record('queued', ['d-1']));
+    await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW);
+    await deliveries.append(record('queued', ['d-1']), [], commit(['d-1']));
     expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(1);
     await deliveries.releaseDedupeKey('wh_1', 'd-1');
     expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(0);
-    expect(await store.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
+    expect(await store.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('claimed');
   });
 
   it('delegates everything else to the store, private fields and all', async () => {
@@ -110,9 +132,9 @@ describe('withRedisDedupe', () => {
     clients.push(down);
     const accelerator = new RedisDedupeAccelerator(down);
     const deliveries = withRedisDedupe(new MemoryStore(), accelerator);
-    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(true);
-    await deliveries.append(record('accepted', ['d-1']));
-    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', WEEK, NOW)).toBe(false);
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('claimed');
+    await deliveries.append(record('accepted', ['d-1']), [], commit(['d-1']));
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('duplicate');
     await deliveries.releaseDedupeKey('wh_1', 'd-2');
     expect(accelerator.stats()).toEqual({ fastDuplicates: 0, storeDecisions: 2, errors: 4 });
   });

@@ -1,13 +1,14 @@
-import type { DeliveryRecord, DeliveryStore, NewOutboxTask } from '@webhooks/core';
+import type { ClaimResult, DedupeCommit, DeliveryRecord, DeliveryStore, NewOutboxTask } from '@webhooks/core';
 import type { ServiceLogger } from '@webhooks/service';
 import type { Redis } from 'ioredis';
 import { FailureLog, silentLogger } from './failure-log.js';
 
-const WEEK_MS = 7 * 24 * 60 * 60_000;
-
 export interface RedisDedupeOptions {
   keyPrefix?: string;
-  /** Used when a stored delivery's claim TTL is not known (it is, for claims made through the decorator). */
+  /**
+   * @deprecated Ignored: a key now expires with the claim the store committed (`commit.expiresAt`
+   * of the append), which is always known.
+   */
   defaultTtlMs?: number;
   logger?: ServiceLogger;
 }
@@ -22,20 +23,18 @@ export interface RedisDedupeStats {
 }
 
 /**
- * Remembers in Redis the dedupe keys of deliveries the store has durably accepted, so that repeats
- * are answered without a store round trip. Redis only ever says "certainly a duplicate": a key is
- * written after the store appended its delivery, never at claim time. A marker written at claim
- * time (SET NX) would outlive a claim that the store later released (the store failed, the answer
- * was 503), if deleting it failed too, and the provider's retry would then be taken for a
- * duplicate: an event lost. Anything Redis does not know, or cannot answer, goes to the store.
+ * Remembers in Redis the dedupe keys whose claims the store has COMMITTED (an append that stored
+ * their delivery, with `commit`), so that repeats are answered 'duplicate' without a store round
+ * trip. Redis only ever says "certainly a duplicate": a key is written after that append succeeded,
+ * never at claim time. A marker written at claim time (SET NX) would outlive a claim that was never
+ * committed (the process crashed, or the store failed and the answer was 503), and the provider's
+ * retry would then be taken for a duplicate: an event lost. Anything Redis does not know, or
+ * cannot answer, goes to the store, which alone tells 'claimed' from 'in_progress'.
  */
 export class RedisDedupeAccelerator {
   readonly #redis: Redis;
   readonly #prefix: string;
-  readonly #defaultTtlMs: number;
   readonly #failures: FailureLog;
-  /** TTLs of claims the store granted, until their delivery is appended or the claim released. */
-  readonly #claims = new Map<string, { ttlMs: number; claimedAt: number }>();
   #fastDuplicates = 0;
   #storeDecisions = 0;
   #errors = 0;
@@ -43,7 +42,6 @@ export class RedisDedupeAccelerator {
   constructor(redis: Redis, options: RedisDedupeOptions = {}) {
     this.#redis = redis;
     this.#prefix = options.keyPrefix ?? 'webhooks:';
-    this.#defaultTtlMs = options.defaultTtlMs ?? WEEK_MS;
     this.#failures = new FailureLog(options.logger ?? silentLogger, 'dedupe accelerator');
   }
 
@@ -51,57 +49,56 @@ export class RedisDedupeAccelerator {
     return `${this.#prefix}dedupe:{${registrationId}}:${key}`;
   }
 
-  async claim(store: DeliveryStore, registrationId: string, key: string, ttlMs: number, now: Date): Promise<boolean> {
+  async claim(
+    store: DeliveryStore,
+    registrationId: string,
+    key: string,
+    leaseMs: number,
+    now: Date,
+  ): Promise<ClaimResult> {
     try {
       const known = await this.#redis.exists(this.key(registrationId, key));
       this.#failures.succeeded();
       if (known === 1) {
         this.#fastDuplicates++;
-        return false;
+        return 'duplicate';
       }
     } catch (error) {
       this.#errors++;
       this.#failures.failed(error);
     }
     this.#storeDecisions++;
-    const claimed = await store.claimDedupeKey(registrationId, key, ttlMs, now);
-    if (claimed) {
-      const id = this.key(registrationId, key);
-      this.#claims.delete(id);
-      this.#claims.set(id, { ttlMs, claimedAt: Date.now() });
-      // Claims are forgotten on append or release; the cap only guards against a caller that does neither.
-      if (this.#claims.size > 10_000) this.#claims.delete(this.#claims.keys().next().value as string);
-    }
-    return claimed;
+    return store.claimDedupeKey(registrationId, key, leaseMs, now);
   }
 
   async release(store: DeliveryStore, registrationId: string, key: string): Promise<void> {
-    const id = this.key(registrationId, key);
-    this.#claims.delete(id);
     await store.releaseDedupeKey(registrationId, key);
     try {
-      await this.#redis.del(id);
+      await this.#redis.del(this.key(registrationId, key));
     } catch (error) {
       this.#errors++;
       this.#failures.failed(error);
     }
   }
 
-  async append(store: DeliveryStore, record: DeliveryRecord, tasks?: NewOutboxTask[]): Promise<void> {
-    await store.append(record, tasks);
-    // Only these outcomes mean "this delivery's claims are durably its own"; a 'duplicate' record
-    // lists keys another request claimed, which may yet be released.
-    if (record.outcome !== 'accepted' && record.outcome !== 'queued') return;
-    if (record.dedupeKeys.length === 0) return;
+  async append(
+    store: DeliveryStore,
+    record: DeliveryRecord,
+    tasks?: NewOutboxTask[],
+    commit?: DedupeCommit,
+  ): Promise<void> {
+    const started = Date.now();
+    await store.append(record, tasks, commit);
+    // Only committed claims are certain duplicates; an append without `commit` (a duplicate or a
+    // rejection) stores keys that may belong to a claim still pending, or none.
+    if (!commit || commit.keys.length === 0) return;
+    // Expire with the store's claim, not later: it runs from when the delivery arrived, by the
+    // service's clock, until `expiresAt`.
+    const ttlMs = commit.expiresAt.getTime() - record.receivedAt.getTime() - (Date.now() - started);
+    if (!(ttlMs > 0)) return;
     const pipeline = this.#redis.pipeline();
-    for (const dedupeKey of record.dedupeKeys) {
-      const id = this.key(record.registrationId, dedupeKey);
-      const claim = this.#claims.get(id);
-      this.#claims.delete(id);
-      // Expire with the store's claim, not later: after that the store would accept it again.
-      const ttlMs = claim ? claim.ttlMs - (Date.now() - claim.claimedAt) : this.#defaultTtlMs;
-      if (ttlMs > 0) pipeline.set(id, '1', 'PX', Math.floor(ttlMs));
-    }
+    for (const dedupeKey of commit.keys)
+      pipeline.set(this.key(record.registrationId, dedupeKey), '1', 'PX', Math.floor(ttlMs));
     try {
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error !== null);
@@ -120,8 +117,8 @@ export class RedisDedupeAccelerator {
 
 /**
  * Puts a RedisDedupeAccelerator in front of `store`'s dedupe: `claimDedupeKey` answers known
- * duplicates from Redis and asks the store about everything else; `append` records accepted
- * deliveries' keys; `releaseDedupeKey` frees the claim in both. Every other member is the store's
+ * duplicates from Redis and asks the store about everything else; `append` records the keys it
+ * committed; `releaseDedupeKey` frees the claim in both. Every other member is the store's
  * own, so the result can stand in for the store wherever it is used.
  */
 export function withRedisDedupe<T extends DeliveryStore>(
@@ -131,9 +128,9 @@ export function withRedisDedupe<T extends DeliveryStore>(
 ): T {
   const accelerator = redis instanceof RedisDedupeAccelerator ? redis : new RedisDedupeAccelerator(redis, options);
   const overrides: Pick<DeliveryStore, 'claimDedupeKey' | 'releaseDedupeKey' | 'append'> = {
-    claimDedupeKey: (registrationId, key, ttlMs, now) => accelerator.claim(store, registrationId, key, ttlMs, now),
+    claimDedupeKey: (registrationId, key, leaseMs, now) => accelerator.claim(store, registrationId, key, leaseMs, now),
     releaseDedupeKey: (registrationId, key) => accelerator.release(store, registrationId, key),
-    append: (record, tasks) => accelerator.append(store, record, tasks),
+    append: (record, tasks, commit) => accelerator.append(store, record, tasks, commit),
   };
   return new Proxy(store, {
     get(target, property) {

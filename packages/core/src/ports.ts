@@ -116,16 +116,58 @@ export interface DeliveryRecord {
   durationMs?: number;
 }
 
+/**
+ * What `claimDedupeKey` found:
+ * - 'claimed': the caller now holds a PENDING claim on the key (no claim existed, or the one there
+ *   had expired) and must either commit it in `append` or release it;
+ * - 'duplicate': a COMMITTED, unexpired claim exists: a delivery with this key is durably stored;
+ * - 'in_progress': a PENDING, unexpired claim exists: another request is storing it right now, or
+ *   one crashed before it could (its lease has not run out yet). Nothing is stored for certain, so
+ *   the provider must be told to retry, never that this is a duplicate.
+ */
+export type ClaimResult = 'claimed' | 'duplicate' | 'in_progress';
+
+/** Claims `append` commits in the same transaction as the delivery (see `DeliveryStore.append`). */
+export interface DedupeCommit {
+  /** The dedupe keys (of the record's registration) to mark COMMITTED. */
+  keys: string[];
+  /** When the committed claims expire (the dedupe TTL, counted from when the delivery arrived). */
+  expiresAt: Date;
+}
+
+/**
+ * Deliveries and their dedupe claims. A claim on `(registrationId, key)` is two-phase, so that a
+ * process that dies between claiming and storing cannot turn the provider's retry into a
+ * "duplicate" of something never stored:
+ * 1. `claimDedupeKey` takes a short PENDING lease (`now + leaseMs`);
+ * 2. `append(record, tasks, { keys, expiresAt })` stores the delivery and its tasks and makes the
+ *    claims COMMITTED until `expiresAt`, all in one transaction where the engine allows.
+ * A pending claim whose lease runs out (its holder crashed) can be claimed again; only a committed
+ * claim ever makes a repeat a duplicate.
+ */
 export interface DeliveryStore {
-  /** Atomic create-if-absent of (registrationId, key) until it expires; true for the one caller that created it. */
-  claimDedupeKey(registrationId: string, key: string, ttlMs: number, now: Date): Promise<boolean>;
-  /** Frees a claim whose delivery could not be stored, so the provider's retry is not a duplicate. */
+  /**
+   * Atomic claim of (registrationId, key). Creates a PENDING claim expiring at `now + leaseMs` when
+   * no claim exists or the existing one has expired ('claimed': exactly one of any number of
+   * concurrent callers gets it); otherwise 'duplicate' for a COMMITTED unexpired claim and
+   * 'in_progress' for a PENDING unexpired one. Expiry is judged by `now`.
+   */
+  claimDedupeKey(registrationId: string, key: string, leaseMs: number, now: Date): Promise<ClaimResult>;
+  /**
+   * Deletes the claim on (registrationId, key), pending or committed, so the provider's retry is
+   * not a duplicate: for claims whose delivery could not be stored. Releasing an unknown key succeeds.
+   */
   releaseDedupeKey(registrationId: string, key: string): Promise<void>;
   /**
    * Appends the delivery and its outbox tasks in one transaction where the engine allows.
+   * With `commit`, the listed claims of `record.registrationId` become COMMITTED, expiring at
+   * `commit.expiresAt`, in that same transaction (an upsert: a claim that is missing, say because
+   * its lease ran out and it was pruned, is created committed). So either the delivery is durable
+   * and its keys answer 'duplicate', or neither. Records that accept nothing (duplicates,
+   * rejections) pass no commit.
    * Rejected deliveries are capped per registration (the newest `keepRejected`, default 100).
    */
-  append(record: DeliveryRecord, tasks?: NewOutboxTask[]): Promise<void>;
+  append(record: DeliveryRecord, tasks?: NewOutboxTask[], commit?: DedupeCommit): Promise<void>;
   getDelivery(id: string): Promise<DeliveryRecord | null>;
   /** Newest first. */
   listDeliveries(registrationId: string, limit: number): Promise<DeliveryRecord[]>;

@@ -369,3 +369,35 @@ describe('every provider through processWebhookEvent', () => {
     },
   );
 });
+
+describe('a batch delivery (HubSpot) with an event another request holds', () => {
+  it('answers 503 in_progress and keeps none of its own claims; accepted whole once the lease runs out', async () => {
+    const hubspot = cases.find((c) => c.provider === 'hubspot')!;
+    const h = harness();
+    h.clock.ms = NOW;
+    const { registration } = await h.service.registerWebhook('tenant-1', 'hubspot', 'conn-1', ['*'], {
+      webhookSecret: hubspot.secret!,
+    });
+    const signed = await hubspot.sign(registration.webhookSecret, registration.webhookUrl);
+    const options = { url: signed.url ?? registration.webhookUrl, method: 'POST' };
+    const keys = ['id:1:100', 'id:2:101'];
+    // The second event is held by a request that died before storing it.
+    expect(await h.store.claimDedupeKey(registration.id, keys[1]!, 60_000, new Date(NOW))).toBe('claimed');
+
+    expect(await h.service.processWebhookEvent(registration.id, signed.headers, signed.body, options)).toMatchObject({
+      status: 503,
+      code: 'in_progress',
+      retryAfterSeconds: 5,
+    });
+    // The first event's claim, taken by that request, was released rather than left to its lease.
+    expect(await h.store.claimDedupeKey(registration.id, keys[0]!, 60_000, new Date(NOW))).toBe('claimed');
+    await h.store.releaseDedupeKey(registration.id, keys[0]!);
+    expect(h.queue.messages).toHaveLength(0);
+
+    h.clock.ms = NOW + 60_000;
+    const accepted = await h.service.processWebhookEvent(registration.id, signed.headers, signed.body, options);
+    expect(accepted).toMatchObject({ status: 200, duplicate: false, events: 2, syncTriggered: true });
+    expect((await h.store.getDelivery(accepted.deliveryId!))?.dedupeKeys).toEqual(keys);
+    expect(h.queue.messages).toHaveLength(2);
+  });
+});

@@ -348,8 +348,82 @@ describe('processWebhookEvent', () => {
       Array.from({ length: 5 }, () => h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)),
     );
     expect(results.filter((r) => r.duplicate === false)).toHaveLength(1);
+    // The others were either told it is stored (200 duplicate) or asked to retry (503 in_progress).
+    for (const result of results.filter((r) => r.duplicate !== false)) {
+      if (result.status === 200) expect(result).toMatchObject({ success: true, duplicate: true });
+      else expect(result).toMatchObject({ status: 503, code: 'in_progress', retryAfterSeconds: 5 });
+    }
+    // Every 200 answered for a delivery that is stored: the accepted one, with its sync task.
+    const accepted = results.find((r) => r.duplicate === false)!;
+    expect(accepted.status).toBe(200);
+    const stored = await h.store.getDelivery(accepted.deliveryId!);
+    expect(stored).toMatchObject({ outcome: 'accepted', syncTriggered: true });
     expect(h.queue.messages).toHaveLength(1);
     expect(h.publisher.events).toHaveLength(1);
+  });
+
+  it('loses nothing when a process dies between claiming and storing: 503 in_progress, then accepted', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const deliveryId = crypto.randomUUID();
+    const delivery = githubDelivery(registration, issueBody(), deliveryId);
+    // A receiver claimed the key, then was killed before its append: nothing acknowledged, nothing stored.
+    expect(await h.store.claimDedupeKey(registration.id, `id:${deliveryId}`, 60_000, new Date(h.clock.now()))).toBe(
+      'claimed',
+    );
+
+    // The provider's retry, while the dead receiver's lease still runs: never "duplicate".
+    h.clock.advance(30_000);
+    const retry = await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    expect(retry).toMatchObject({
+      success: false,
+      status: 503,
+      code: 'in_progress',
+      error: 'This delivery is being processed; retry shortly',
+      retryAfterSeconds: 5,
+    });
+    expect(await h.service.listDeliveries(registration.id, TENANT)).toHaveLength(0);
+    expect(h.queue.messages).toHaveLength(0);
+
+    // Past the lease: the next retry is accepted and triggers its sync.
+    h.clock.advance(30_000);
+    const accepted = await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    expect(accepted).toMatchObject({ success: true, status: 200, duplicate: false, syncTriggered: true });
+    expect(h.queue.messages).toHaveLength(1);
+    expect(h.queue.messages[0]!.task).toMatchObject({ deliveryId, entityId: '1234567' });
+    // And from now on it is a duplicate, for the dedupe TTL rather than the lease.
+    h.clock.advance(24 * 3600_000);
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 200,
+      duplicate: true,
+    });
+    expect(h.queue.messages).toHaveLength(1);
+  });
+
+  it('honours claimLeaseMs, and a store that dies mid-append leaves the retry free to be accepted', async () => {
+    const store = failing(new MemoryStore(), ['append']);
+    const h = harness({ registrations: store, deliveries: store, outbox: store, claimLeaseMs: 5_000 });
+    const registration = await registerGitHub(h);
+    const deliveryId = crypto.randomUUID();
+    const delivery = githubDelivery(registration, issueBody(), deliveryId);
+    await store.claimDedupeKey(registration.id, `id:${deliveryId}`, 5_000, new Date(h.clock.now()));
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 503,
+      code: 'in_progress',
+    });
+    h.clock.advance(5_000);
+    store.failing = true;
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 503,
+      code: 'store_unavailable',
+    });
+    store.failing = false;
+    // The failed attempt released its claim: no lease to wait out.
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 200,
+      duplicate: false,
+    });
+    expect(h.queue.messages).toHaveLength(1);
   });
 
   it('answers 429 with Retry-After over the limit for a provider that retries (Slack)', async () => {

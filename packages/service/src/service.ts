@@ -3,6 +3,7 @@ import {
   type Clock,
   type ConnectionCredentials,
   classifyHealth,
+  type DedupeCommit,
   type DeliveryOutcome,
   type DeliveryRecord,
   type DeliveryStore,
@@ -81,6 +82,14 @@ export interface WebhookManagementServiceOptions {
   rateLimit?: Partial<RateLimitSettings>;
   /** How long a delivery's dedupe key is kept (at least 7 days: Stripe retries for 3). */
   dedupeTtlMs?: number;
+  /**
+   * How long a dedupe claim stays pending while its delivery is being stored (default 60 s). The
+   * append that stores the delivery commits the claim for `dedupeTtlMs`; a process that dies
+   * before that leaves it pending, and the provider's retries are answered 503 `in_progress`
+   * until it runs out, then accepted. Keep it well above the slowest store write: a claim that
+   * runs out while its own append is still under way can let a concurrent copy be accepted too.
+   */
+  claimLeaseMs?: number;
   /** How long a rotated-out secret keeps verifying. */
   rotationGraceMs?: number;
   /** A registration that used to receive events and has had none for this long is reported silent. */
@@ -103,10 +112,20 @@ export interface ProcessWebhookOptions {
 export interface ProcessOutcome extends WebhookProcessResult {
   /** The HTTP status to answer with. */
   status: number;
-  /** A stable code for failures (`not_found`, `invalid_signature`, `rate_limited`, ...). */
+  /**
+   * A stable code for failures (`not_found`, `invalid_signature`, `rate_limited`, `in_progress`,
+   * `store_unavailable`, ...). `in_progress` (503) means another request holds a pending claim on
+   * one of the delivery's events: a concurrent copy being stored, or an attempt that crashed
+   * before storing it and whose lease has not run out. Nothing is stored for certain, so the
+   * provider is asked to retry (`retryAfterSeconds`) rather than told it is a duplicate.
+   */
   code?: string;
   /** The verification reason, or another machine-readable detail. */
   reason?: string;
+  /**
+   * True (with 200) when every event of the delivery is already durably stored (its dedupe claim
+   * was committed by the append that stored it): nothing is triggered again. False on acceptance.
+   */
   duplicate?: boolean;
   /** The sync tasks are safe in the outbox and will be dispatched when the queue can take them. */
   queued?: boolean;
@@ -114,6 +133,7 @@ export interface ProcessOutcome extends WebhookProcessResult {
   events?: number;
   /** Our id for the stored delivery. */
   deliveryId?: string;
+  /** Seconds to send as Retry-After (429 `rate_limited`, 503 `in_progress`). */
   retryAfterSeconds?: number;
   rateLimit?: RateLimitDecision;
   /** Answer with this body instead of JSON (handshakes, Salesforce's SOAP Ack). */
@@ -151,6 +171,8 @@ const REGISTRATION_ID = /^[A-Za-z0-9_-]{1,100}$/;
 const REJECTED_BODY_BYTES = 4096;
 const MAX_PREVIOUS_SECRETS = 5;
 const INLINE_LEASE_MS = 30_000;
+const DEFAULT_CLAIM_LEASE_MS = 60_000;
+const IN_PROGRESS_RETRY_AFTER_SECONDS = 5;
 
 export class WebhookManagementService {
   readonly #registrations: RegistrationStore;
@@ -168,6 +190,7 @@ export class WebhookManagementService {
   readonly #publicBaseUrl: string;
   readonly #limits: RateLimitSettings;
   readonly #dedupeTtlMs: number;
+  readonly #claimLeaseMs: number;
   readonly #rotationGraceMs: number;
   readonly #silentAfterMs: number;
   readonly #healthWindow: number;
@@ -192,6 +215,10 @@ export class WebhookManagementService {
     this.#publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
     this.#limits = { perMinute: 100, floodPerMinute: 1000, ...options.rateLimit };
     this.#dedupeTtlMs = Math.max(options.dedupeTtlMs ?? 7 * DAY_MS, 7 * DAY_MS);
+    this.#claimLeaseMs = options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
+    if (!Number.isFinite(this.#claimLeaseMs) || this.#claimLeaseMs <= 0) {
+      throw new TypeError('claimLeaseMs must be a positive number of milliseconds');
+    }
     this.#rotationGraceMs = options.rotationGraceMs ?? DAY_MS;
     this.#silentAfterMs = options.silentAfterMs ?? 3 * DAY_MS;
     this.#healthWindow = options.healthWindow ?? 100;
@@ -275,12 +302,21 @@ export class WebhookManagementService {
         return { ...failure(started, 400, 'invalid_payload', 'Webhook payload could not be parsed'), reason };
       }
 
-      // 6. Dedupe each event on the provider's delivery id, or a hash of the signed bytes.
+      // 6. Dedupe each event on the provider's delivery id, or a hash of the signed bytes. A claim
+      // is a short pending lease until step 7 stores the delivery and commits it in one write; a
+      // key another request holds pending (a copy in flight, or an attempt that crashed before
+      // storing it) is not stored for certain, so the provider must retry, never hear 'duplicate'.
       const keys = dedupeKeys(events, request.body as Uint8Array);
       const fresh: Array<{ event: WebhookEvent; key: string }> = [];
       for (let i = 0; i < events.length; i++) {
         const key = keys[i]!;
-        if (await this.#deliveries.claimDedupeKey(registration.id, key, this.#dedupeTtlMs, receivedAt)) {
+        const claim = await this.#deliveries.claimDedupeKey(registration.id, key, this.#claimLeaseMs, receivedAt);
+        if (claim === 'in_progress') {
+          await this.#releaseClaims(registration.id, claimed);
+          claimed.length = 0;
+          return inProgress(started);
+        }
+        if (claim === 'claimed') {
           claimed.push(key);
           fresh.push({ event: events[i]!, key });
         }
@@ -303,7 +339,8 @@ export class WebhookManagementService {
         .filter(({ event }) => shouldTriggerSync(registration.events, event.entityType, event.eventType))
         .map(({ event, key }) => this.#outboxTask(registration, event, key, deliveryId, availableAt, held));
 
-      // 7. Persist the delivery and its tasks before answering 2xx.
+      // 7. Persist the delivery and its tasks, and commit its claims, before answering 2xx.
+      const freshKeys = fresh.map((f) => f.key);
       await this.#storeDelivery(
         registration,
         request,
@@ -313,10 +350,11 @@ export class WebhookManagementService {
         {
           id: deliveryId,
           events: fresh.map((f) => f.event),
-          keys: fresh.map((f) => f.key),
+          keys: freshKeys,
           syncTriggered: tasks.length > 0 && !held,
           secretIndex: verified.secretIndex,
           tasks,
+          commit: this.#commitUntil(freshKeys, receivedAt),
         },
       );
       claimed.length = 0;
@@ -344,10 +382,8 @@ export class WebhookManagementService {
       return outcome;
     } catch (error) {
       // The store (or the cache/limiter in front of it) failed: acknowledge nothing, so the
-      // provider retries, and free the dedupe claims so that the retry is not a duplicate.
-      for (const key of claimed) {
-        await this.#deliveries.releaseDedupeKey(registrationId, key).catch(() => undefined);
-      }
+      // provider retries, and free the dedupe claims so that the retry need not wait out their lease.
+      await this.#releaseClaims(registrationId, claimed);
       if (isWebhookError(error) && error.status < 500) return failure(started, error.status, error.code, error.message);
       this.#log.error(
         { err: describeError(error), registrationId: safeId(registrationId) },
@@ -593,6 +629,7 @@ export class WebhookManagementService {
     }
     const now = new Date(this.#clock.now());
     const replayId = newId('dlv');
+    // Keys of their own, never claimed first (nobody else can hold them): the append commits them.
     const keys = dedupeKeys(events, request.body as Uint8Array).map((key) => `replay:${replayId}:${key}`);
     const tasks = events
       .map((event, i) => ({ event, key: keys[i]! }))
@@ -605,6 +642,7 @@ export class WebhookManagementService {
       syncTriggered: tasks.length > 0,
       secretIndex: verified.secretIndex,
       tasks,
+      commit: this.#commitUntil(keys, now),
       replayOf: original.id,
     });
     const queued = !(await this.#dispatchInline(registration, tasks, now));
@@ -781,6 +819,8 @@ export class WebhookManagementService {
       secretIndex?: number;
       diagnostics?: DeliveryRecord['diagnostics'];
       tasks?: NewOutboxTask[];
+      /** The dedupe claims this delivery commits: only for one that accepts its events. */
+      commit?: DedupeCommit;
       replayOf?: string;
       /** The registration's active secrets, when the caller has them already. */
       secrets?: string[];
@@ -818,7 +858,24 @@ export class WebhookManagementService {
     if (details.secretIndex !== undefined) record.secretIndex = details.secretIndex;
     if (details.diagnostics !== undefined) record.diagnostics = details.diagnostics;
     if (details.replayOf !== undefined) record.replayOf = details.replayOf;
-    await this.#deliveries.append(record, details.tasks ?? []);
+    await this.#deliveries.append(record, details.tasks ?? [], details.commit);
+  }
+
+  /** Commits `keys` for the dedupe TTL, counted from when the delivery arrived. */
+  #commitUntil(keys: string[], receivedAt: Date): DedupeCommit {
+    return { keys, expiresAt: new Date(receivedAt.getTime() + this.#dedupeTtlMs) };
+  }
+
+  /** Frees claims whose delivery will not be stored; one that cannot be freed lapses with its lease. */
+  async #releaseClaims(registrationId: string, keys: string[]): Promise<void> {
+    for (const key of keys) {
+      await this.#deliveries.releaseDedupeKey(registrationId, key).catch((error: unknown) => {
+        this.#log.warn(
+          { err: describeError(error), registrationId: safeId(registrationId) },
+          'dedupe claim not released',
+        );
+      });
+    }
   }
 
   #outboxTask(
@@ -992,6 +1049,14 @@ function success(started: number, status: number, events: WebhookEvent[], syncTr
     outcome.entityId = first.entityId;
   }
   return outcome;
+}
+
+/** Another request holds a pending claim on one of the events: retry shortly, nothing is stored. */
+function inProgress(started: number): ProcessOutcome {
+  return {
+    ...failure(started, 503, 'in_progress', 'This delivery is being processed; retry shortly'),
+    retryAfterSeconds: IN_PROGRESS_RETRY_AFTER_SECONDS,
+  };
 }
 
 function rateLimited(started: number, decision: RateLimitDecision): ProcessOutcome {

@@ -5,7 +5,7 @@ import { HOSTILE_IDS } from '@webhooks/testkit';
 import { signGitHub } from '@webhooks/verifiers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CONTAINERS, type CosmosStore, openCosmosStore } from './cosmos-store.js';
-import { REGISTRATION_ID } from './documents.js';
+import { claimItemId, REGISTRATION_ID } from './documents.js';
 import { CosmosStoreError } from './errors.js';
 import { type LocalCosmos, startLocalCosmos } from './test-support.js';
 
@@ -204,26 +204,59 @@ describe('etag concurrency and counters', () => {
 });
 
 describe('dedupe claims', () => {
-  it('are documents keyed by a hash of the key, with the claim lifetime as their ttl', async () => {
+  it('are documents keyed by a hash of the key: pending with the lease as ttl, then committed for the dedupe TTL', async () => {
     const key = 'id:github-delivery-0001';
-    expect(await store.claimDedupeKey('wh_1', key, 7 * 86_400_000, new Date(T0))).toBe(true);
-    const { resources } = await container(CONTAINERS.deliveries)
-      .items.query({ query: "SELECT * FROM c WHERE c.type = 'claim'" })
-      .fetchAll();
-    expect(resources).toHaveLength(1);
-    expect(resources[0].id).toMatch(/^c\.[A-Za-z0-9_-]{43}$/);
-    expect(JSON.stringify(resources[0])).not.toContain('github-delivery-0001');
-    expect(resources[0].ttl).toBe(7 * 86_400);
-    expect(resources[0].registrationId).toBe('wh_1');
+    expect(await store.claimDedupeKey('wh_1', key, 60_000, new Date(T0))).toBe('claimed');
+    const claims = async () =>
+      (
+        await container(CONTAINERS.deliveries)
+          .items.query({ query: "SELECT * FROM c WHERE c.type = 'claim'" })
+          .fetchAll()
+      ).resources;
+    const [pending, ...others] = await claims();
+    expect(others).toHaveLength(0);
+    expect(pending.id).toMatch(/^c\.[A-Za-z0-9_-]{43}$/);
+    expect(JSON.stringify(pending)).not.toContain('github-delivery-0001');
+    expect(pending).toMatchObject({ registrationId: 'wh_1', state: 'pending', ttl: 60, expiresAtMs: T0 + 60_000 });
+
+    cosmos.requests.length = 0;
+    await store.append(delivery('dlv_claim', { dedupeKeys: [key] }), [task('t_claim')], {
+      keys: [key],
+      expiresAt: new Date(T0 + 7 * 86_400_000),
+    });
+    // The delivery, its task and the commit of its claim: one transactional batch.
+    const writes = cosmos.requests.filter((r) => r.method !== 'GET');
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.batch).toBe(true);
+    const [committed] = await claims();
+    expect(committed).toMatchObject({
+      id: pending.id,
+      state: 'committed',
+      ttl: 7 * 86_400,
+      expiresAtMs: T0 + 7 * 86_400_000,
+    });
+    expect(await store.claimDedupeKey('wh_1', key, 60_000, new Date(T0 + 1))).toBe('duplicate');
+  });
+
+  it('a claim written before two-phase claims (no state) counts as committed', async () => {
+    await container(CONTAINERS.deliveries).items.create({
+      id: claimItemId('id:legacy'),
+      type: 'claim',
+      registrationId: 'wh_1',
+      expiresAtMs: T0 + 86_400_000,
+      ttl: 86_400,
+    });
+    expect(await store.claimDedupeKey('wh_1', 'id:legacy', 60_000, new Date(T0))).toBe('duplicate');
   });
 
   it('an expired claim is taken over by exactly one of 100 callers (injected time)', async () => {
-    expect(await store.claimDedupeKey('wh_1', 'id:x', 5_000, new Date(T0))).toBe(true);
-    expect(await store.claimDedupeKey('wh_1', 'id:x', 5_000, new Date(T0 + 4_999))).toBe(false);
+    expect(await store.claimDedupeKey('wh_1', 'id:x', 5_000, new Date(T0))).toBe('claimed');
+    expect(await store.claimDedupeKey('wh_1', 'id:x', 5_000, new Date(T0 + 4_999))).toBe('in_progress');
     const results = await Promise.all(
       Array.from({ length: 100 }, () => store.claimDedupeKey('wh_1', 'id:x', 5_000, new Date(T0 + 5_000))),
     );
-    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(results.filter((r) => r === 'claimed')).toHaveLength(1);
+    expect(results.filter((r) => r === 'in_progress')).toHaveLength(99);
   });
 
   it('needs a registration id of ours', async () => {
@@ -244,6 +277,19 @@ describe('append', () => {
       .items.query({ query: "SELECT c.id, c.type FROM c WHERE c.registrationId = 'wh_1'" })
       .fetchAll();
     expect(resources.map((r: { id: string }) => r.id).sort()).toEqual(['d.dlv_1', 'o.t1', 'o.t2']);
+  });
+
+  it('a delivery of more than 99 events commits the claims that do not fit after its batch', async () => {
+    const keys = Array.from({ length: 120 }, (_, i) => `id:many-${i}`);
+    await store.append(delivery('dlv_keys', { dedupeKeys: keys }), [task('t_keys')], {
+      keys,
+      expiresAt: new Date(T0 + 86_400_000),
+    });
+    // The task that no longer fits goes first; then the delivery with 99 claims; then the other 21.
+    expect(cosmos.requests.filter((r) => r.batch)).toHaveLength(3);
+    const answers = await Promise.all(keys.map((key) => store.claimDedupeKey('wh_1', key, 60_000, new Date(T0))));
+    expect(answers.every((a) => a === 'duplicate')).toBe(true);
+    expect(await store.listOutbox()).toHaveLength(1);
   });
 
   it('more tasks than one batch holds are all stored, the delivery in the last batch', async () => {

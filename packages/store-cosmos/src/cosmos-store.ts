@@ -14,7 +14,9 @@ import {
 import {
   type ApiKeyRecord,
   type ApiKeyStore,
+  type ClaimResult,
   type CounterOutcome,
+  type DedupeCommit,
   type DeliveryRecord,
   type DeliveryStore,
   type ListOutboxOptions,
@@ -36,6 +38,7 @@ import {
   type ApiKeyIdDocument,
   type BodyChunkDocument,
   type ClaimDocument,
+  claimItemId,
   countersOf,
   type DeliveryDocument,
   fromApiKeyDocument,
@@ -48,7 +51,6 @@ import {
   type OutboxDocument,
   type RegistrationDocument,
   type RegistrationPointer,
-  sha256,
   toDeliveryDocument,
   toOutboxDocument,
   toRegistrationDocument,
@@ -210,7 +212,8 @@ type Attempt<T> = { ok: true; value: T } | { ok: false; status: number };
  * - `WebhookLookups` (pk /id): registration id -> tenant pointers (with the health counters) and API
  *   keys by hash; every receive-path read is a point read, never a cross-partition query.
  * - `WebhookDeliveries` (pk /registrationId): deliveries, body chunks, dedupe claims and outbox
- *   tasks of one registration share a partition, so a delivery and its tasks go in one batch.
+ *   tasks of one registration share a partition, so a delivery, its tasks and the commit of its
+ *   dedupe claims go in one transactional batch.
  */
 export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStore, ApiKeyStore {
   readonly #registrations: Container;
@@ -410,42 +413,43 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   // ------------------------------------------------------------------ deliveries and dedupe
 
-  async claimDedupeKey(registrationId: string, key: string, ttlMs: number, now: Date): Promise<boolean> {
+  async claimDedupeKey(registrationId: string, key: string, leaseMs: number, now: Date): Promise<ClaimResult> {
     assertRegistrationId(registrationId);
-    const id = `c.${sha256(key)}`;
-    const expiresAtMs = now.getTime() + ttlMs;
+    const id = claimItemId(key);
     const claim: ClaimDocument = {
       id,
       type: 'claim',
       registrationId,
-      expiresAtMs,
-      // Cosmos deletes the claim itself once it has expired.
-      ttl: Math.max(1, Math.ceil(ttlMs / 1000)),
+      state: 'pending',
+      expiresAtMs: now.getTime() + leaseMs,
+      // Cosmos deletes the claim itself once it has expired (the append that commits it rewrites it).
+      ttl: ttlSeconds(leaseMs),
     };
     for (let attempt = 0; attempt < 3; attempt++) {
       const created = await this.#try('create claim', [409], () => this.#deliveries.items.create(claim));
-      if (created.ok) return true;
+      if (created.ok) return 'claimed';
       const existing = await this.#read<ClaimDocument>(this.#deliveries, id, registrationId, 'read claim');
       if (!existing) continue; // expired and removed in between: try to create it again
-      if (existing.expiresAtMs > now.getTime()) return false;
+      if (existing.expiresAtMs > now.getTime()) return existing.state === 'pending' ? 'in_progress' : 'duplicate';
       // Expired but not yet removed: take it over only if nobody else did first (one winner).
       const taken = await this.#try('renew claim', [404, 412], () =>
         this.#deliveries
           .item(id, registrationId)
           .replace(claim, { accessCondition: { type: 'IfMatch', condition: existing._etag ?? '' } }),
       );
-      if (taken.ok) return true;
-      if (taken.status === 412) return false;
+      if (taken.ok) return 'claimed';
+      // Someone else took it over, or committed it: not ours, and not certainly stored either.
+      if (taken.status === 412) return 'in_progress';
     }
     throw new CosmosStoreError('Cosmos DB claim failed (contention)');
   }
 
   async releaseDedupeKey(registrationId: string, key: string): Promise<void> {
     if (!isRegistrationId(registrationId)) return;
-    await this.#deleteItem(this.#deliveries, `c.${sha256(key)}`, registrationId, 'release claim');
+    await this.#deleteItem(this.#deliveries, claimItemId(key), registrationId, 'release claim');
   }
 
-  async append(record: DeliveryRecord, tasks: NewOutboxTask[] = []): Promise<void> {
+  async append(record: DeliveryRecord, tasks: NewOutboxTask[] = [], commit?: DedupeCommit): Promise<void> {
     assertRegistrationId(record.registrationId);
     const partition = record.registrationId;
     const doc = toDeliveryDocument(record, this.#nextSeq(), this.#deliveryTtl);
@@ -474,24 +478,33 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
       doc.bodySha256 = sha256Bytes(body);
     }
 
-    // The delivery and as many of its tasks as fit go in one transactional batch; tasks beyond the
-    // batch limits (100 operations, 2 MB) are written before it, so none is ever left without them
-    // being durable. A task written by a failed attempt is overwritten by the provider's retry.
+    // One transactional batch holds the delivery, its committed claims, and as many of its tasks as
+    // fit (100 operations, 2 MB): the claims become 'committed' exactly when the delivery is durable.
+    // Tasks beyond the limits are written before the batch, so none is ever missing once the
+    // delivery is there (a task written by a failed attempt is overwritten by the provider's retry).
+    // Claims beyond the limits (a delivery of more than 99 events) are committed right after it:
+    // a crash in between leaves them pending, so a retry is accepted again once their lease runs
+    // out (a repeat at worst, never an event lost).
+    const claimDocs = (commit?.keys ?? []).map((key) =>
+      committedClaim(partition, key, commit!.expiresAt, record.receivedAt),
+    );
     const taskDocs = tasks.map((t) => toOutboxDocument(t, partition, record.receivedAt));
     const final: JSONObject[] = [json(doc)];
     let finalBytes = byteSize(doc);
+    const addToFinal = (item: object): boolean => {
+      const size = byteSize(item);
+      if (final.length >= BATCH_MAX_OPERATIONS || finalBytes + size > BATCH_MAX_BYTES) return false;
+      final.push(json(item));
+      finalBytes += size;
+      return true;
+    };
+    const late: JSONObject[] = [];
+    for (const claim of claimDocs) if (!addToFinal(claim)) late.push(json(claim));
     const early: JSONObject[] = [];
-    for (const taskDoc of taskDocs) {
-      const size = byteSize(taskDoc);
-      if (final.length < BATCH_MAX_OPERATIONS && finalBytes + size <= BATCH_MAX_BYTES) {
-        final.push(json(taskDoc));
-        finalBytes += size;
-      } else {
-        early.push(json(taskDoc));
-      }
-    }
+    for (const task of taskDocs) if (!addToFinal(task)) early.push(json(task));
     for (const batch of packBatches(early)) await this.#batch(batch, partition);
     await this.#batch(final, partition);
+    for (const batch of packBatches(late)) await this.#batch(batch, partition);
 
     this.#remember(this.#partitionOf, `d:${record.id}`, partition);
     for (const task of tasks) this.#remember(this.#partitionOf, `o:${task.id}`, partition);
@@ -937,6 +950,24 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#lastSeq = Math.max(Date.now() * 1000, this.#lastSeq + 1);
     return this.#lastSeq;
   }
+}
+
+/** Cosmos TTLs are whole seconds, at least one. */
+const ttlSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+/** A claim as `append` commits it: an upsert, so a claim that is missing is created committed. */
+function committedClaim(registrationId: string, key: string, expiresAt: Date, from: Date): ClaimDocument {
+  if (typeof key !== 'string') throw new WebhookError('invalid_request', 'Dedupe keys are strings');
+  return {
+    id: claimItemId(key),
+    type: 'claim',
+    registrationId,
+    state: 'committed',
+    expiresAtMs: expiresAt.getTime(),
+    // Counted by Cosmos from the write, a little after `from` (when the delivery arrived): the item
+    // outlives its logical expiry by that much, never the other way round.
+    ttl: ttlSeconds(expiresAt.getTime() - from.getTime()),
+  };
 }
 
 function assertRegistrationId(id: string): void {

@@ -146,9 +146,18 @@ export interface ClaimDocument extends SystemProperties {
   id: string;
   type: 'claim';
   registrationId: string;
+  /**
+   * 'pending' while its delivery is being stored (a short lease), 'committed' once the batch that
+   * stored the delivery wrote it. Absent on claims written before two-phase claims, which were
+   * taken as final: they count as committed.
+   */
+  state?: 'pending' | 'committed';
   expiresAtMs: number;
   ttl: number;
 }
+
+/** The claim item's id for a dedupe key. */
+export const claimItemId = (key: string): string => `c.${sha256(key)}`;
 
 /** A sync task in the outbox, in its delivery's partition so both are written in one batch. */
 export interface OutboxDocument extends SystemProperties {

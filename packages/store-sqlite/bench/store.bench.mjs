@@ -96,8 +96,9 @@ async function dedupedWrites(synchronous, concurrency) {
   const store = new SqliteStore({ dataDir: tempDir(), secretBox, synchronous, pruneIntervalMs: 0 });
   let duplicates = 0;
   const rate = await measure(async (i) => {
-    if (!(await store.claimDedupeKey('wh_bench', `id:delivery-${i}`, 7 * 86_400_000, new Date(T0 + i)))) duplicates++;
-    await store.append(record(i), [outboxTask(i)]);
+    const key = `id:delivery-${i}`;
+    if ((await store.claimDedupeKey('wh_bench', key, 60_000, new Date(T0 + i))) !== 'claimed') duplicates++;
+    await store.append(record(i), [outboxTask(i)], { keys: [key], expiresAt: new Date(T0 + i + 7 * 86_400_000) });
   }, concurrency);
   await store.close();
   if (duplicates > 0) throw new Error(`${duplicates} fresh keys were taken for duplicates`);
@@ -207,7 +208,7 @@ for (const synchronous of ['full', 'normal']) {
   rows.push([`bare INSERT of the delivery row (autocommit)`, synchronous, 1, await bareInsert(synchronous)]);
   for (const concurrency of [1, 64]) {
     rows.push([
-      `deduped write: claimDedupeKey + append(delivery, 1 task)`,
+      `deduped write: claimDedupeKey + append(delivery, 1 task, commit)`,
       synchronous,
       concurrency,
       await dedupedWrites(synchronous, concurrency),

@@ -93,6 +93,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'two-phase dedupe claims',
+    // A claim is 'pending' (a short lease, taken before the delivery is stored) until the append
+    // that stores its delivery makes it 'committed'. Claims written before this migration were
+    // taken for a week by a receiver that treated them as final: they stay final ('committed').
+    sql: `
+      ALTER TABLE dedupe_claims ADD COLUMN state TEXT NOT NULL DEFAULT 'committed'
+        CHECK (state IN ('pending', 'committed'));
+    `,
+  },
 ];
 
 /**

@@ -9,7 +9,7 @@ import { HOSTILE_IDS } from '@webhooks/testkit';
 import { signGitHub } from '@webhooks/verifiers';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from './schema.js';
+import { MIGRATIONS, migrate } from './schema.js';
 import { CLAIM_DEDUPE_KEY_SQL, SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 
 const secretBox = createAesGcmSecretBox('sqlite store test key');
@@ -96,15 +96,22 @@ describe('SqliteStore survives a restart', () => {
     const first = openStore();
     const created = await first.create(registration('wh_1'));
     await first.recordOutcome('wh_1', 'success', new Date(T0 + 5));
-    expect(await first.claimDedupeKey('wh_1', 'id:d-1', 7 * 86_400_000, new Date(T0))).toBe(true);
-    await first.append(delivery('dlv_1'), [task('task_1')]);
+    expect(await first.claimDedupeKey('wh_1', 'id:d-1', 60_000, new Date(T0))).toBe('claimed');
+    expect(await first.claimDedupeKey('wh_1', 'id:pending', 60_000, new Date(T0))).toBe('claimed');
+    await first.append(delivery('dlv_1'), [task('task_1')], {
+      keys: ['id:d-1'],
+      expiresAt: new Date(T0 + 7 * 86_400_000),
+    });
     await first.createApiKey({ id: 'key_1', tenantId: 'tenant-1', keyHash: 'a'.repeat(64), createdAt: new Date(T0) });
     await first.close();
 
     const second = openStore();
     expect(await second.get('wh_1')).toEqual(created);
     expect(await second.getCounters('wh_1')).toMatchObject({ processedEventCount: 1, lastEventAt: new Date(T0 + 5) });
-    expect(await second.claimDedupeKey('wh_1', 'id:d-1', 7 * 86_400_000, new Date(T0 + 1000))).toBe(false);
+    expect(await second.claimDedupeKey('wh_1', 'id:d-1', 60_000, new Date(T0 + 1000))).toBe('duplicate');
+    expect(await second.claimDedupeKey('wh_1', 'id:pending', 60_000, new Date(T0 + 1000))).toBe('in_progress');
+    // A pending claim whose holder died (here: closed) is taken again once its lease runs out.
+    expect(await second.claimDedupeKey('wh_1', 'id:pending', 60_000, new Date(T0 + 60_000))).toBe('claimed');
     const stored = await second.getDelivery('dlv_1');
     expect({ ...stored, body: [...stored!.body] }).toEqual({ ...delivery('dlv_1'), body: [...delivery('dlv_1').body] });
     expect((await second.listOutbox()).map((t) => t.id)).toEqual(['task_1']);
@@ -180,6 +187,19 @@ describe('SqliteStore migrations', () => {
     expect(mode).toBe('wal');
   });
 
+  it('brings a version 1 database forward: its claims, taken as final then, stay committed', async () => {
+    const raw = new Database(join(dir, 'webhooks.sqlite'));
+    migrate(raw, MIGRATIONS.slice(0, 1));
+    raw
+      .prepare('INSERT INTO dedupe_claims (registration_id, key, expires_at) VALUES (?, ?, ?)')
+      .run('wh_1', 'id:old', T0 + 86_400_000);
+    raw.close();
+    const store = openStore();
+    expect(await store.claimDedupeKey('wh_1', 'id:old', 60_000, new Date(T0))).toBe('duplicate');
+    expect(await store.claimDedupeKey('wh_1', 'id:new', 60_000, new Date(T0))).toBe('claimed');
+    expect(await store.claimDedupeKey('wh_1', 'id:new', 60_000, new Date(T0))).toBe('in_progress');
+  });
+
   it('refuses a database written by a newer version of the package', async () => {
     await openStore().close();
     const raw = new Database(join(dir, 'webhooks.sqlite'));
@@ -241,7 +261,8 @@ describe('SqliteStore under contention', () => {
     const claims = await Promise.all(
       Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).claimDedupeKey('wh_1', 'id:shared', 60_000, new Date(T0))),
     );
-    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(claims.filter((c) => c === 'claimed')).toHaveLength(1);
+    expect(claims.filter((c) => c === 'in_progress')).toHaveLength(99);
     await Promise.all(
       Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).recordOutcome('wh_1', 'success', new Date(T0))),
     );
@@ -319,8 +340,8 @@ describe('SqliteStore pruneExpired', () => {
     await store.append(delivery('dlv_rejected', { outcome: 'rejected' }));
     const result = store.pruneExpired(new Date(T0 + 5000));
     expect(result).toEqual({ dedupeClaims: 6, deliveries: 2 });
-    expect(await store.claimDedupeKey('wh_1', 'id:6000', 1000, new Date(T0 + 5000))).toBe(false);
-    expect(await store.claimDedupeKey('wh_1', 'id:0', 1000, new Date(T0 + 5000))).toBe(true);
+    expect(await store.claimDedupeKey('wh_1', 'id:6000', 1000, new Date(T0 + 5000))).toBe('in_progress');
+    expect(await store.claimDedupeKey('wh_1', 'id:0', 1000, new Date(T0 + 5000))).toBe('claimed');
     expect((await store.listDeliveries('wh_1', 10)).map((d) => d.id)).toEqual([
       'dlv_4',
       'dlv_3',

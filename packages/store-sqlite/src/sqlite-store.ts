@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import {
   type ApiKeyRecord,
   type ApiKeyStore,
+  type ClaimResult,
   type Clock,
   type CounterOutcome,
+  type DedupeCommit,
   type DeliveryRecord,
   type DeliveryStore,
   type ListOutboxOptions,
@@ -42,10 +44,11 @@ export interface SqliteStoreOptions {
   /** Deliveries of other outcomes kept per registration, trimmed by `pruneExpired`. Default 10 000. */
   keepDeliveries?: number;
   /**
-   * 'full' (default): every write the receiver acknowledges on (a delivery append, a registration,
-   * an API key) is fsynced before its promise resolves, so a 2xx survives a power cut. Dedupe claims,
-   * counters and outbox leases commit without their own fsync: the WAL is sequential, so the next
-   * fsynced append makes them durable too, and losing one on a power cut only re-sends a task or
+   * 'full' (default): every write the receiver acknowledges on (a delivery append with its
+   * committed dedupe claims, a registration, an API key) is fsynced before its promise resolves, so
+   * a 2xx survives a power cut. Pending dedupe claims, counters and outbox leases commit without
+   * their own fsync: the WAL is sequential, so the next fsynced append makes them durable too, and
+   * losing one on a power cut only lets the provider's retry claim again, re-sends a task or
    * under-counts. 'normal' fsyncs nothing per commit (SQLite's WAL default): a process crash loses
    * nothing, a power cut may lose the last commits; for providers that redeliver anyway.
    */
@@ -70,12 +73,13 @@ const PRUNE_BATCH = 5000;
 
 /**
  * The claim: one statement, so exactly one caller wins however many race, in this process or in
- * another on the same file. It inserts the key, or takes over a claim that has expired; `changes`
- * is 1 only for the winner.
+ * another on the same file. It inserts a pending claim, or takes over a claim (pending or
+ * committed) that has expired; `changes` is 1 only for the winner.
  */
 export const CLAIM_DEDUPE_KEY_SQL = `
-  INSERT INTO dedupe_claims (registration_id, key, expires_at) VALUES (@registrationId, @key, @expiresAt)
-  ON CONFLICT (registration_id, key) DO UPDATE SET expires_at = excluded.expires_at
+  INSERT INTO dedupe_claims (registration_id, key, expires_at, state)
+  VALUES (@registrationId, @key, @expiresAt, 'pending')
+  ON CONFLICT (registration_id, key) DO UPDATE SET expires_at = excluded.expires_at, state = 'pending'
   WHERE dedupe_claims.expires_at <= @now`;
 
 export function isOurId(id: unknown): id is string {
@@ -138,12 +142,13 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
 
     const sql = this.#sql;
     this.#appendTx = db.transaction((batch: PendingAppend[]) => {
-      for (const { delivery, tasks } of batch) {
+      for (const { delivery, tasks, commit } of batch) {
         sql.insertDelivery.run(delivery);
         if (delivery.outcome === 'rejected') {
           sql.trimRejected.run({ registrationId: delivery.registration_id, keep: this.#keepRejected });
         }
         for (const task of tasks) sql.upsertTask.run(task);
+        for (const claim of commit) sql.commitClaim.run(claim);
       }
     }).immediate;
     this.#createTx = db.transaction((row: RegistrationRow) => {
@@ -267,13 +272,19 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   // ---------------------------------------------------------------- DeliveryStore
 
-  async claimDedupeKey(registrationId: string, key: string, ttlMs: number, now: Date): Promise<boolean> {
+  async claimDedupeKey(registrationId: string, key: string, leaseMs: number, now: Date): Promise<ClaimResult> {
     if (!isOurId(registrationId)) throw new WebhookError('invalid_request', 'Not a registration id');
-    if (typeof key !== 'string' || !Number.isFinite(ttlMs) || ttlMs < 0) {
-      throw new WebhookError('invalid_request', 'A dedupe claim needs a string key and a finite ttlMs >= 0');
+    if (typeof key !== 'string' || !Number.isFinite(leaseMs) || leaseMs < 0) {
+      throw new WebhookError('invalid_request', 'A dedupe claim needs a string key and a finite leaseMs >= 0');
     }
     const at = time(now);
-    return this.#sql.claim.run({ registrationId, key, expiresAt: at + ttlMs, now: at }).changes === 1;
+    if (this.#sql.claim.run({ registrationId, key, expiresAt: at + leaseMs, now: at }).changes === 1) return 'claimed';
+    // Someone else holds it. Read apart from the claim: in between, another process may have
+    // committed it (then it is a duplicate), released it or let it lapse (then the provider's retry
+    // will claim it): every case but a committed claim is answered 'in_progress', which only asks
+    // for a retry.
+    const held = this.#sql.readClaim.get({ registrationId, key });
+    return held?.state === 'committed' && held.expires_at > at ? 'duplicate' : 'in_progress';
   }
 
   async releaseDedupeKey(registrationId: string, key: string): Promise<void> {
@@ -281,21 +292,23 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#sql.release.run({ registrationId, key });
   }
 
-  async append(record: DeliveryRecord, tasks: NewOutboxTask[] = []): Promise<void> {
+  async append(record: DeliveryRecord, tasks: NewOutboxTask[] = [], commit?: DedupeCommit): Promise<void> {
     if (!isOurId(record.registrationId) || !isOurId(record.id)) {
       throw new WebhookError(
         'invalid_request',
         'Delivery and registration ids are 1 to 100 letters, digits, "_" or "-"',
       );
     }
-    // The delivery and its sync tasks in one transaction: either both are durable or neither.
-    // Encoded now (the body copied), so what is written is what was appended, whatever the caller does next.
+    // The delivery, its sync tasks and its committed claims in one transaction: either all are
+    // durable or none. Encoded now (the body copied), so what is written is what was appended,
+    // whatever the caller does next.
     const delivery = deliveryRow(record);
     const taskRows = tasks.map((task) => taskRow(task, record.receivedAt));
+    const claimRows = commit ? commitRows(record.registrationId, commit) : [];
     // Appends that arrive while a commit is being written share the next one (group commit): a busy
     // receiver pays one commit, and in 'full' mode one fsync, per batch rather than per delivery.
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ delivery, tasks: taskRows, resolve, reject });
+      this.#pending.push({ delivery, tasks: taskRows, commit: claimRows, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -538,6 +551,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
 interface PendingAppend {
   delivery: DeliveryRowInput;
   tasks: TaskRowInput[];
+  /** Claims the append commits. */
+  commit: ClaimRow[];
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -678,6 +693,14 @@ function prepareStatements(db: Database.Database) {
     getCounters: db.prepare<Id, CountersRow>('SELECT * FROM registration_counters WHERE registration_id = @id'),
 
     claim: db.prepare<{ registrationId: string; key: string; expiresAt: number; now: number }>(CLAIM_DEDUPE_KEY_SQL),
+    readClaim: db.prepare<{ registrationId: string; key: string }, { state: string; expires_at: number }>(
+      'SELECT state, expires_at FROM dedupe_claims WHERE registration_id = @registrationId AND key = @key',
+    ),
+    commitClaim: db.prepare<ClaimRow>(
+      `INSERT INTO dedupe_claims (registration_id, key, expires_at, state)
+       VALUES (@registrationId, @key, @expiresAt, 'committed')
+       ON CONFLICT (registration_id, key) DO UPDATE SET expires_at = excluded.expires_at, state = 'committed'`,
+    ),
     release: db.prepare<{ registrationId: string; key: string }>(
       'DELETE FROM dedupe_claims WHERE registration_id = @registrationId AND key = @key',
     ),
@@ -773,6 +796,20 @@ function prepareStatements(db: Database.Database) {
 }
 
 // ------------------------------------------------------------------ codecs
+
+interface ClaimRow {
+  registrationId: string;
+  key: string;
+  expiresAt: number;
+}
+
+function commitRows(registrationId: string, commit: DedupeCommit): ClaimRow[] {
+  const expiresAt = time(commit.expiresAt);
+  return commit.keys.map((key) => {
+    if (typeof key !== 'string') throw new WebhookError('invalid_request', 'Dedupe keys are strings');
+    return { registrationId, key, expiresAt };
+  });
+}
 
 function deliveryRow(record: DeliveryRecord): DeliveryRowInput {
   const details: DeliveryDetails = {

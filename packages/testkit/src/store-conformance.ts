@@ -37,7 +37,8 @@ export interface StoreConformanceOptions {
   /** Check ApiKeyStore (default true). */
   apiKeys?: boolean;
   /**
-   * Check that dedupe claims expire at `now + ttlMs` as given by the `now` argument (default true).
+   * Check that dedupe claims expire as judged by the `now` argument: a pending claim at
+   * `now + leaseMs`, a committed one at the `expiresAt` of its append (default true).
    * Turn off only for an engine whose expiry follows the server's own time (a native TTL).
    */
   expiry?: boolean;
@@ -63,6 +64,7 @@ export const HOSTILE_IDS: readonly string[] = [
 ];
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+const WEEK = 7 * 86_400_000;
 const UNICODE = 'ünïcødé ✓ 漢字 🚀 \u202e';
 
 /**
@@ -418,52 +420,133 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
     });
 
     describe('DeliveryStore', () => {
-      it('claimDedupeKey: the first claim wins, repeats lose, other registrations are separate', async () => {
-        expect(await store().claimDedupeKey('wh_1', 'id:d-1', 60_000, at(T0))).toBe(true);
-        expect(await store().claimDedupeKey('wh_1', 'id:d-1', 60_000, at(T0 + 1))).toBe(false);
-        expect(await store().claimDedupeKey('wh_2', 'id:d-1', 60_000, at(T0 + 1))).toBe(true);
-        expect(await store().claimDedupeKey('wh_1', 'id:d-2', 60_000, at(T0 + 1))).toBe(true);
-        expect(await store().claimDedupeKey('wh_1', `id:${UNICODE}`, 60_000, at(T0 + 1))).toBe(true);
-        expect(await store().claimDedupeKey('wh_1', `id:${UNICODE}`, 60_000, at(T0 + 2))).toBe(false);
+      it('claimDedupeKey: the first claim wins, a repeat is in progress, other registrations are separate', async () => {
+        expect(await store().claimDedupeKey('wh_1', 'id:d-1', 60_000, at(T0))).toBe('claimed');
+        expect(await store().claimDedupeKey('wh_1', 'id:d-1', 60_000, at(T0 + 1))).toBe('in_progress');
+        expect(await store().claimDedupeKey('wh_2', 'id:d-1', 60_000, at(T0 + 1))).toBe('claimed');
+        expect(await store().claimDedupeKey('wh_1', 'id:d-2', 60_000, at(T0 + 1))).toBe('claimed');
+        expect(await store().claimDedupeKey('wh_1', `id:${UNICODE}`, 60_000, at(T0 + 1))).toBe('claimed');
+        expect(await store().claimDedupeKey('wh_1', `id:${UNICODE}`, 60_000, at(T0 + 2))).toBe('in_progress');
       });
 
       it('dedupe keys are values: injection text and near-identical keys are distinct claims', async () => {
         const keys = ["id:' OR 1=1 --", 'id:{"$ne":null}', 'id:%', 'id:_', 'id:D-1', 'id:d-1', 'id:d-1 ', 'sha256:ab'];
-        for (const key of keys) expect(await store().claimDedupeKey('wh_1', key, 60_000, at(T0)), key).toBe(true);
-        for (const key of keys) expect(await store().claimDedupeKey('wh_1', key, 60_000, at(T0)), key).toBe(false);
+        for (const key of keys) expect(await store().claimDedupeKey('wh_1', key, 60_000, at(T0)), key).toBe('claimed');
+        for (const key of keys) {
+          expect(await store().claimDedupeKey('wh_1', key, 60_000, at(T0)), key).toBe('in_progress');
+        }
+        await store().append(delivery({ id: 'dlv_keys', registrationId: 'wh_1', dedupeKeys: keys }), [], {
+          keys,
+          expiresAt: new Date(T0 + WEEK),
+        });
+        for (const key of keys)
+          expect(await store().claimDedupeKey('wh_1', key, 60_000, at(T0)), key).toBe('duplicate');
       });
 
-      it('100 concurrent claims of one key give exactly one winner', { timeout: slow }, async () => {
-        const results = await Promise.all(
-          Array.from({ length: 100 }, () => store().claimDedupeKey('wh_1', 'id:contended', 7 * 86_400_000, at(T0))),
+      it('append with commit makes the claim committed: a repeat is a duplicate, not in progress', async () => {
+        expect(await store().claimDedupeKey('wh_1', 'id:c', 60_000, at(T0))).toBe('claimed');
+        await store().append(delivery({ id: 'dlv_c', registrationId: 'wh_1', dedupeKeys: ['id:c'] }), [], {
+          keys: ['id:c'],
+          expiresAt: new Date(T0 + WEEK),
+        });
+        expect(await store().claimDedupeKey('wh_1', 'id:c', 60_000, at(T0 + 1))).toBe('duplicate');
+        // The commit, not the lease, decides its life now: long after the lease, still a duplicate.
+        expect(await store().claimDedupeKey('wh_1', 'id:c', 60_000, at(T0 + 60_000))).toBe('duplicate');
+        expect(await store().claimDedupeKey('wh_1', 'id:c', 60_000, at(T0 + WEEK - 1))).toBe('duplicate');
+        // Another registration's claim on the same key is untouched.
+        expect(await store().claimDedupeKey('wh_2', 'id:c', 60_000, at(T0 + 2))).toBe('claimed');
+      });
+
+      it('append without commit leaves its claims pending (duplicate and rejection records)', async () => {
+        expect(await store().claimDedupeKey('wh_1', 'id:p', 60_000, at(T0))).toBe('claimed');
+        await store().append(
+          delivery({ id: 'dlv_dup', registrationId: 'wh_1', outcome: 'duplicate', dedupeKeys: ['id:p'] }),
         );
-        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store().claimDedupeKey('wh_1', 'id:p', 60_000, at(T0 + 1))).toBe('in_progress');
+      });
+
+      it('append with commit for a key never claimed creates it committed', async () => {
+        await store().append(
+          delivery({ id: 'dlv_new', registrationId: 'wh_1', dedupeKeys: ['id:unclaimed-1', 'id:unclaimed-2'] }),
+          [],
+          { keys: ['id:unclaimed-1', 'id:unclaimed-2'], expiresAt: new Date(T0 + WEEK) },
+        );
+        expect(await store().getDelivery('dlv_new')).not.toBeNull();
+        expect(await store().claimDedupeKey('wh_1', 'id:unclaimed-1', 60_000, at(T0))).toBe('duplicate');
+        expect(await store().claimDedupeKey('wh_1', 'id:unclaimed-2', 60_000, at(T0))).toBe('duplicate');
+      });
+
+      it('append commits every key of a large batch delivery, with its tasks', { timeout: slow }, async () => {
+        // More keys and tasks than one Cosmos transactional batch holds (100 operations).
+        const keys = Array.from({ length: 150 }, (_, i) => `id:batch-${i}`);
+        for (const key of keys.slice(0, 75))
+          expect(await store().claimDedupeKey('wh_1', key, 60_000, at(T0))).toBe('claimed');
+        const tasks = Array.from({ length: 60 }, (_, i) =>
+          outboxTask({ id: `task_batch_${i}`, availableAt: new Date(T0) }),
+        );
+        await store().append(delivery({ id: 'dlv_batch', registrationId: 'wh_1', dedupeKeys: keys }), tasks, {
+          keys,
+          expiresAt: new Date(T0 + WEEK),
+        });
+        expect(await store().getDelivery('dlv_batch')).not.toBeNull();
+        const answers = await Promise.all(keys.map((key) => store().claimDedupeKey('wh_1', key, 60_000, at(T0 + 1))));
+        expect(answers.every((a) => a === 'duplicate')).toBe(true);
+      });
+
+      it('100 concurrent claims of one key: exactly one claimed, the rest in progress', { timeout: slow }, async () => {
+        const results = await Promise.all(
+          Array.from({ length: 100 }, () => store().claimDedupeKey('wh_1', 'id:contended', 60_000, at(T0))),
+        );
+        expect(results.filter((r) => r === 'claimed')).toHaveLength(1);
+        expect(results.filter((r) => r === 'in_progress')).toHaveLength(99);
         const distinct = await Promise.all(
           Array.from({ length: 100 }, (_, i) => store().claimDedupeKey('wh_1', `id:k${i}`, 60_000, at(T0))),
         );
-        expect(distinct.every(Boolean)).toBe(true);
+        expect(distinct.every((r) => r === 'claimed')).toBe(true);
       });
 
-      it('releaseDedupeKey frees a claim, and releasing an unknown key succeeds', async () => {
-        expect(await store().claimDedupeKey('wh_1', 'id:r', 60_000, at(T0))).toBe(true);
+      it('releaseDedupeKey deletes a pending or a committed claim, and releasing an unknown key succeeds', async () => {
+        expect(await store().claimDedupeKey('wh_1', 'id:r', 60_000, at(T0))).toBe('claimed');
         await store().releaseDedupeKey('wh_1', 'id:r');
-        expect(await store().claimDedupeKey('wh_1', 'id:r', 60_000, at(T0 + 1))).toBe(true);
-        expect(await store().claimDedupeKey('wh_1', 'id:r', 60_000, at(T0 + 2))).toBe(false);
+        expect(await store().claimDedupeKey('wh_1', 'id:r', 60_000, at(T0 + 1))).toBe('claimed');
+        expect(await store().claimDedupeKey('wh_1', 'id:r', 60_000, at(T0 + 2))).toBe('in_progress');
+        await store().append(delivery({ id: 'dlv_r', registrationId: 'wh_1', dedupeKeys: ['id:r'] }), [], {
+          keys: ['id:r'],
+          expiresAt: new Date(T0 + WEEK),
+        });
+        expect(await store().claimDedupeKey('wh_1', 'id:r', 60_000, at(T0 + 3))).toBe('duplicate');
+        await store().releaseDedupeKey('wh_1', 'id:r');
+        expect(await store().claimDedupeKey('wh_1', 'id:r', 60_000, at(T0 + 4))).toBe('claimed');
         await expect(store().releaseDedupeKey('wh_1', 'id:never')).resolves.toBeUndefined();
       });
 
       it.skipIf(options.expiry === false)(
-        'a claim expires at now + ttlMs, then exactly one caller re-claims it',
+        'a pending claim expires after its lease (a crashed holder), then exactly one caller re-claims it',
         async () => {
-          expect(await store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0))).toBe(true);
-          expect(await store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0 + 999))).toBe(false);
+          expect(await store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0))).toBe('claimed');
+          expect(await store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0 + 999))).toBe('in_progress');
           const reclaims = await Promise.all(
             Array.from({ length: 20 }, () => store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0 + 1000))),
           );
-          expect(reclaims.filter(Boolean)).toHaveLength(1);
+          expect(reclaims.filter((r) => r === 'claimed')).toHaveLength(1);
+          expect(reclaims.filter((r) => r === 'in_progress')).toHaveLength(19);
           // The new claim runs from its own time.
-          expect(await store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0 + 1999))).toBe(false);
-          expect(await store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0 + 2000))).toBe(true);
+          expect(await store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0 + 1999))).toBe('in_progress');
+          expect(await store().claimDedupeKey('wh_1', 'id:e', 1000, at(T0 + 2000))).toBe('claimed');
+        },
+      );
+
+      it.skipIf(options.expiry === false)(
+        'a committed claim expires at its expiresAt, then it can be claimed (pending) again',
+        async () => {
+          expect(await store().claimDedupeKey('wh_1', 'id:x', 1000, at(T0))).toBe('claimed');
+          await store().append(delivery({ id: 'dlv_x', registrationId: 'wh_1', dedupeKeys: ['id:x'] }), [], {
+            keys: ['id:x'],
+            expiresAt: new Date(T0 + 5000),
+          });
+          expect(await store().claimDedupeKey('wh_1', 'id:x', 1000, at(T0 + 4999))).toBe('duplicate');
+          expect(await store().claimDedupeKey('wh_1', 'id:x', 1000, at(T0 + 5000))).toBe('claimed');
+          expect(await store().claimDedupeKey('wh_1', 'id:x', 1000, at(T0 + 5001))).toBe('in_progress');
         },
       );
 

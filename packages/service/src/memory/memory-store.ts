@@ -1,7 +1,9 @@
 import {
   type ApiKeyRecord,
   type ApiKeyStore,
+  type ClaimResult,
   type CounterOutcome,
+  type DedupeCommit,
   type DeliveryRecord,
   type DeliveryStore,
   type ListOutboxOptions,
@@ -24,6 +26,8 @@ export interface MemoryStoreOptions {
   /** Deliveries of other outcomes kept per registration (the newest). */
   keepDeliveries?: number;
 }
+
+const claimId = (registrationId: string, key: string): string => `${registrationId}\u0000${key}`;
 
 /** A copy that shares nothing mutable with the original (cheaper than structuredClone on the hot path). */
 interface IdQueue {
@@ -55,6 +59,12 @@ function copyTask<T extends NewOutboxTask>(task: T): T {
   return copy;
 }
 
+/** A dedupe claim: pending (a lease) until its delivery's append commits it. */
+interface Claim {
+  expiresAt: number;
+  committed: boolean;
+}
+
 const zeroCounters = (): RegistrationCounters => ({
   processedEventCount: 0,
   failureCount: 0,
@@ -68,7 +78,7 @@ const zeroCounters = (): RegistrationCounters => ({
 export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStore, ApiKeyStore {
   readonly #registrations = new Map<string, WebhookRegistration>();
   readonly #counters = new Map<string, RegistrationCounters>();
-  readonly #claims = new Map<string, number>();
+  readonly #claims = new Map<string, Claim>();
   readonly #deliveries = new Map<string, DeliveryRecord>();
   /** Per registration: ids of rejected and of other deliveries, oldest first, from `head` on. */
   readonly #byRegistration = new Map<string, { rejected: IdQueue; other: IdQueue }>();
@@ -170,20 +180,22 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     return counters ? { ...counters } : zeroCounters();
   }
 
-  async claimDedupeKey(registrationId: string, key: string, ttlMs: number, now: Date): Promise<boolean> {
-    const claim = `${registrationId}\u0000${key}`;
-    const expiresAt = this.#claims.get(claim);
-    if (expiresAt !== undefined && expiresAt > now.getTime()) return false;
-    this.#claims.set(claim, now.getTime() + ttlMs);
+  async claimDedupeKey(registrationId: string, key: string, leaseMs: number, now: Date): Promise<ClaimResult> {
+    const id = claimId(registrationId, key);
+    const existing = this.#claims.get(id);
+    if (existing !== undefined && existing.expiresAt > now.getTime())
+      return existing.committed ? 'duplicate' : 'in_progress';
+    this.#claims.set(id, { expiresAt: now.getTime() + leaseMs, committed: false });
     if (this.#claims.size >= this.#nextClaimSweep) this.#sweepClaims(now.getTime());
-    return true;
+    return 'claimed';
   }
 
   async releaseDedupeKey(registrationId: string, key: string): Promise<void> {
-    this.#claims.delete(`${registrationId}\u0000${key}`);
+    this.#claims.delete(claimId(registrationId, key));
   }
 
-  async append(record: DeliveryRecord, tasks: NewOutboxTask[] = []): Promise<void> {
+  async append(record: DeliveryRecord, tasks: NewOutboxTask[] = [], commit?: DedupeCommit): Promise<void> {
+    // No await below: the delivery, its tasks and its committed claims change together.
     this.#deliveries.set(record.id, copyDelivery(record));
     let index = this.#byRegistration.get(record.registrationId);
     if (!index) {
@@ -207,6 +219,11 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
         attempts: 0,
         createdAt: record.receivedAt,
       });
+    }
+    if (commit) {
+      const expiresAt = commit.expiresAt.getTime();
+      for (const key of commit.keys)
+        this.#claims.set(claimId(record.registrationId, key), { expiresAt, committed: true });
     }
   }
 
@@ -322,7 +339,7 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   /** Drops expired claims; runs when the map has doubled since the last sweep, so it stays amortised O(1). */
   #sweepClaims(now: number): void {
-    for (const [claim, expiresAt] of this.#claims) if (expiresAt <= now) this.#claims.delete(claim);
+    for (const [id, claim] of this.#claims) if (claim.expiresAt <= now) this.#claims.delete(id);
     this.#nextClaimSweep = Math.max(100_000, this.#claims.size * 2);
   }
 
