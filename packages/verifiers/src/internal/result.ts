@@ -29,10 +29,11 @@ export function hasUsableSecret(options: VerifyOptions): boolean {
  * The index of the first secret whose expected digest equals one of the candidates, or -1.
  * Every candidate is compared for every secret, so timing does not tell which one matched.
  */
-export function matchSecret(
+function firstMatch<T>(
   options: VerifyOptions,
-  candidates: readonly Buffer[],
-  expected: (secret: string) => Buffer,
+  candidates: readonly T[],
+  expected: (secret: string) => T,
+  equal: (a: T, b: T) => boolean,
 ): number {
   const { secrets } = options;
   for (let index = 0; index < secrets.length; index++) {
@@ -40,31 +41,31 @@ export function matchSecret(
     if (secret.length === 0) continue;
     const digest = expected(secret);
     let matched = false;
-    for (const candidate of candidates) if (safeEqual(digest, candidate)) matched = true;
+    for (const candidate of candidates) if (equal(digest, candidate)) matched = true;
     if (matched) return index;
   }
   return -1;
 }
 
+/** `firstMatch` over raw bytes (tokens compared as they are). */
+export function matchSecret(
+  options: VerifyOptions,
+  candidates: readonly Buffer[],
+  expected: (secret: string) => Buffer,
+): number {
+  return firstMatch(options, candidates, expected, safeEqual);
+}
+
 /**
- * `matchSecret` for digests compared as text (normalised hex or base64): the fast path, since Node
- * produces and compares short strings faster than it allocates Buffers.
+ * `firstMatch` over digests as text (normalised hex or base64): the fast path, since Node produces
+ * and compares short strings faster than it allocates Buffers.
  */
 export function matchDigest(
   options: VerifyOptions,
   candidates: readonly string[],
   expected: (secret: string) => string,
 ): number {
-  const { secrets } = options;
-  for (let index = 0; index < secrets.length; index++) {
-    const secret = secrets[index]!;
-    if (secret.length === 0) continue;
-    const digest = expected(secret);
-    let matched = false;
-    for (const candidate of candidates) if (safeEqualString(digest, candidate)) matched = true;
-    if (matched) return index;
-  }
-  return -1;
+  return firstMatch(options, candidates, expected, safeEqualString);
 }
 
 /** Whether a timestamp (in ms) is within tolerance of now, in both directions; the boundary is accepted. */
