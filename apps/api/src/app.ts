@@ -5,9 +5,11 @@ import type { ProcessOutcome, WebhookManagementService } from '@webhooks/service
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { mountAdmin } from './admin.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { ReceiverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { statsHandler } from './stats.js';
 
 export interface AppOptions {
   service: WebhookManagementService;
@@ -258,6 +260,9 @@ export function createApp(options: AppOptions): Express {
       throw new WebhookError('not_found', 'API key not found');
     res.status(204).end();
   });
+
+  app.get('/stats', requireTenant, statsHandler(options));
+  mountAdmin(app);
 
   // ---------------------------------------------------------------- fallbacks
 

@@ -291,6 +291,88 @@ export function openApiDocument(publicBaseUrl: string): Record<string, unknown> 
           responses: { 200: { description: 'Keys' }, ...errors(401) },
         },
       },
+      '/stats': {
+        get: {
+          summary:
+            "The tenant's traffic per minute (received, accepted, rejected by reason, duplicates, syncs) and outbox lag",
+          description:
+            "Counted from the tenant's registrations' recent deliveries (the newest 500 of each) and the tenant's own outbox tasks; never another tenant's. Only minutes with activity are listed.",
+          security: bearer,
+          parameters: [
+            { name: 'hours', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 168, default: 24 } },
+          ],
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                from: { type: 'string', format: 'date-time' },
+                to: { type: 'string', format: 'date-time' },
+                hours: { type: 'integer' },
+                registrations: { type: 'integer' },
+                truncated: { type: 'boolean', description: 'A registration had more deliveries than were counted' },
+                totals: {
+                  type: 'object',
+                  properties: {
+                    received: { type: 'integer' },
+                    accepted: { type: 'integer' },
+                    rejected: { type: 'integer' },
+                    duplicates: { type: 'integer' },
+                    syncsTriggered: { type: 'integer' },
+                  },
+                },
+                rejectionsByReason: { type: 'object', additionalProperties: { type: 'integer' } },
+                minutes: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      minute: { type: 'string', format: 'date-time' },
+                      received: { type: 'integer' },
+                      accepted: { type: 'integer' },
+                      rejected: { type: 'integer' },
+                      duplicates: { type: 'integer' },
+                      syncsTriggered: { type: 'integer' },
+                      rejectedByReason: { type: 'object', additionalProperties: { type: 'integer' } },
+                      outboxWaiting: { type: 'integer' },
+                    },
+                  },
+                },
+                outbox: {
+                  type: 'object',
+                  properties: {
+                    pending: { type: 'integer' },
+                    dead: { type: 'integer' },
+                    oldestPendingAgeMs: { type: 'number' },
+                  },
+                },
+              },
+            }),
+            ...errors(400, 401),
+          },
+        },
+      },
+      '/admin': {
+        get: {
+          summary: 'The admin panel (a web page; sign in with an API key)',
+          description:
+            'Served with a strict Content-Security-Policy. Answers 503 when the panel is not built (run `pnpm build`).',
+          responses: {
+            200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
+            301: { description: 'Redirect to /admin/' },
+            503: {
+              description: 'The admin panel is not built',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/admin/assets/{file}': {
+        get: {
+          summary: "The admin panel's scripts and stylesheets",
+          parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The file' }, 404: { description: 'No such file' } },
+        },
+      },
       '/api-keys/{keyId}': {
         delete: {
           summary: 'Revoke an API key',
