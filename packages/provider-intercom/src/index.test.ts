@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isWebhookProvider } from '@webhooks/core';
-import { runProviderConformance } from '@webhooks/testkit';
+import { runProviderConformance } from '@webhooks/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import intercom, { intercomDedupeKey, parseIntercom, signIntercom, verifyIntercom } from './index.js';
 

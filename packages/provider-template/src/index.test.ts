@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { runProviderConformance } from '@webhooks/testkit';
+import { runProviderConformance } from '@webhooks/testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import acme, { parseAcme, signAcme } from './index.js';
 

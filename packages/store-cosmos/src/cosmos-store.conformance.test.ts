@@ -1,5 +1,5 @@
 import { createAesGcmSecretBox } from '@webhooks/service';
-import { runStoreConformance } from '@webhooks/testkit';
+import { runStoreConformance } from '@webhooks/testkit/vitest';
 import { afterAll, beforeAll } from 'vitest';
 import { openCosmosStore } from './cosmos-store.js';
 import { type LocalCosmos, startLocalCosmos } from './test-support.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAesGcmSecretBox } from '@webhooks/service';
-import { runStoreConformance } from '@webhooks/testkit';
+import { runStoreConformance } from '@webhooks/testkit/vitest';
 import { SqliteStore } from './sqlite-store.js';
 
 const secretBox = createAesGcmSecretBox('conformance test key');

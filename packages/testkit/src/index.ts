@@ -1,5 +1,5 @@
-// Each suite and test server lives in its own module; add one export line per module.
+// Test servers and data usable from any test runner (ESM and CJS). The vitest suites
+// (runStoreConformance, runProviderConformance) are at `@webhooks/testkit/vitest`.
 export * from './eventgrid-capture.js';
-export * from './provider-conformance.js';
+export * from './hostile-ids.js';
 export * from './servicebus-test-broker.js';
-export * from './store-conformance.js';

@@ -1,4 +1,4 @@
-import { runStoreConformance } from '@webhooks/testkit';
+import { runStoreConformance } from '@webhooks/testkit/vitest';
 import { MemoryStore } from './memory-store.js';
 
 // The reference implementation: its semantics are the contract the suite encodes.
