@@ -147,8 +147,9 @@ function assertArguments(provider: unknown, request: unknown, options: unknown):
   }
   if (typeof options !== 'object' || options === null) throw new VerifierUsageError('options must be an object');
   const { secrets, now, toleranceSeconds } = options as Partial<VerifyOptions>;
-  if (!Array.isArray(secrets) || secrets.some((secret) => typeof secret !== 'string')) {
-    throw new VerifierUsageError('options.secrets must be an array of strings');
+  if (!Array.isArray(secrets)) throw new VerifierUsageError('options.secrets must be an array of strings');
+  for (const secret of secrets) {
+    if (typeof secret !== 'string') throw new VerifierUsageError('options.secrets must be an array of strings');
   }
   if (now !== undefined && !Number.isFinite(now)) throw new VerifierUsageError('options.now must be a number of ms');
   if (toleranceSeconds !== undefined && !(Number.isFinite(toleranceSeconds) && toleranceSeconds >= 0)) {

@@ -1,5 +1,5 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyBytes, hmac, hmacDigest, normalizeHex } from './internal/crypto.js';
+import { bodyBytes, hmac, hmacDigest, hmacInput, normalizeHex } from './internal/crypto.js';
 import { headerValues } from './internal/headers.js';
 import {
   fail,
@@ -50,7 +50,7 @@ export function verifyStripe(request: WebhookRequest, options: VerifyOptions): V
   const seconds = timestamp === undefined ? null : parseInteger(timestamp);
   if (seconds === null || candidates.length === 0) return malformedHeader(HEADER, 't=<seconds>,v1=<hex>');
   if (!withinTolerance(seconds * 1000, options, DEFAULT_TOLERANCE_SECONDS)) return staleTimestamp();
-  const body = bodyBytes(request.body);
+  const body = hmacInput(request.body);
   const prefix = `${timestamp}.`;
   const index = matchDigest(options, candidates, (secret) => hmacDigest('sha256', 'hex', secret, prefix, body));
   return index >= 0 ? ok(index) : signatureMismatch();

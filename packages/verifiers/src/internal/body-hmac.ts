@@ -1,5 +1,5 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyBytes, type HmacAlgorithm, hmacDigest, normalizeBase64, normalizeHex } from './crypto.js';
+import { bodyBytes, type HmacAlgorithm, hmacDigest, hmacInput, normalizeBase64, normalizeHex } from './crypto.js';
 import { headerValues } from './headers.js';
 import {
   hasUsableSecret,
@@ -46,7 +46,7 @@ export function verifyBodyHmac(scheme: BodyHmacScheme, request: WebhookRequest, 
   if (candidates === null) {
     return malformedHeader(scheme.header, `${scheme.prefix}<${scheme.encoding} ${scheme.algorithm}>`);
   }
-  const body = bodyBytes(request.body);
+  const body = hmacInput(request.body);
   const index = matchDigest(options, candidates, (secret) =>
     hmacDigest(scheme.algorithm, scheme.encoding, secret, body),
   );

@@ -6,6 +6,11 @@ export function bodyBytes(body: string | Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
+/** The body as the HMAC wants it: a string goes in as it is (hashed as UTF-8, no copy). */
+export function hmacInput(body: string | Uint8Array): string | Buffer {
+  return typeof body === 'string' ? body : bodyBytes(body);
+}
+
 /** The body as text, for providers whose signed string is built from text (Twilio form params). */
 export function bodyText(body: string | Uint8Array): string {
   return typeof body === 'string' ? body : bodyBytes(body).toString('utf8');
@@ -24,10 +29,16 @@ export function hmacDigest(
   algorithm: HmacAlgorithm,
   encoding: 'hex' | 'base64',
   key: string | Buffer,
-  ...parts: Array<string | Buffer>
+  first: string | Buffer,
+  second?: string | Buffer,
+  third?: string | Buffer,
+  fourth?: string | Buffer,
 ): string {
-  const mac = createHmac(algorithm, key);
-  for (const part of parts) mac.update(part);
+  // Fixed parameters rather than a rest array: this runs once per secret per request.
+  const mac = createHmac(algorithm, key).update(first);
+  if (second !== undefined) mac.update(second);
+  if (third !== undefined) mac.update(third);
+  if (fourth !== undefined) mac.update(fourth);
   return mac.digest(encoding);
 }
 

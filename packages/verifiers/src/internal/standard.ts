@@ -1,5 +1,5 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyBytes, hmac, hmacDigest, normalizeBase64 } from './crypto.js';
+import { bodyBytes, hmac, hmacDigest, hmacInput, normalizeBase64 } from './crypto.js';
 import { headerValues, singleHeader } from './headers.js';
 import {
   fail,
@@ -62,7 +62,7 @@ export function verifyStandard(
   if (candidates.length === 0) return malformedHeader(signatureHeader, 'v1,<base64>');
   if (!withinTolerance(seconds * 1000, options, DEFAULT_TOLERANCE_SECONDS)) return staleTimestamp();
 
-  const body = bodyBytes(request.body);
+  const body = hmacInput(request.body);
   const signed = `${id.value}.${timestamp.value}.`;
   const index = matchDigest(options, candidates, (secret) => {
     const key = secretKey(secret);

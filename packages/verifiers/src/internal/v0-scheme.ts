@@ -1,6 +1,6 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
 import { type BodyHmacScheme, candidateDigests } from './body-hmac.js';
-import { bodyBytes, hmacDigest } from './crypto.js';
+import { bodyBytes, hmacDigest, hmacInput } from './crypto.js';
 import { headerValues, singleHeader } from './headers.js';
 import {
   fail,
@@ -44,7 +44,7 @@ export function verifyV0(scheme: V0Scheme, request: WebhookRequest, options: Ver
   const candidates = candidateDigests(digestScheme, values);
   if (candidates === null) return malformedHeader(scheme.signatureHeader, 'v0=<hex>');
   if (!withinTolerance(seconds * 1000, options, scheme.defaultToleranceSeconds)) return staleTimestamp();
-  const body = bodyBytes(request.body);
+  const body = hmacInput(request.body);
   const prefix = `v0:${timestamp.value}:`;
   const index = matchDigest(options, candidates, (secret) => hmacDigest('sha256', 'hex', secret, prefix, body));
   return index >= 0 ? ok(index) : signatureMismatch();
