@@ -66,6 +66,7 @@ try {
     WEBHOOKS_RATE_LIMIT_PER_MINUTE: '100000000',
     WEBHOOKS_FLOOD_LIMIT_PER_MINUTE: '100000000',
     LOG_LEVEL: 'warn',
+    WEBHOOKS_SQLITE_SYNCHRONOUS: process.env.WEBHOOKS_SQLITE_SYNCHRONOUS ?? 'full',
   });
   const registered = await fetch('http://127.0.0.1:3902/integrations/github/webhooks', {
     method: 'POST',
@@ -109,7 +110,7 @@ try {
 const row = (name, r) =>
   `| ${name} | ${Math.round(r.requests.average).toLocaleString('en-US')} | ${r.latency.p50} | ${r.latency.p99} | ${r.non2xx} | ${r.errors} |`;
 console.log(
-  `\nPOST /webhooks/:id, ${Buffer.byteLength(body)}-byte GitHub delivery, ${CONNECTIONS} connections, ${DURATION} s each, Node ${process.version}\n`,
+  `\nPOST /webhooks/:id, ${Buffer.byteLength(body)}-byte GitHub delivery, ${CONNECTIONS} connections, ${DURATION} s each, SQLite synchronous=${process.env.WEBHOOKS_SQLITE_SYNCHRONOUS ?? 'full'}, Node ${process.version}\n`,
 );
 console.log('| server | req/s | p50 ms | p99 ms | non-2xx | errors |');
 console.log('|---|---:|---:|---:|---:|---:|');

@@ -121,6 +121,7 @@ export interface Config {
   publicBaseUrl: string;
   apiKeys: Array<{ tenantId: string; key: string }>;
   dataDir: string;
+  sqliteSynchronous: 'full' | 'normal';
   secretKey: string | undefined;
   redisUrl: string | undefined;
   cosmos: { endpoint: string; key: string; database: string } | undefined;
@@ -162,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     apiKeys: e.WEBHOOKS_API_KEYS,
     dataDir: e.WEBHOOKS_DATA_DIR,
+    sqliteSynchronous: e.WEBHOOKS_SQLITE_SYNCHRONOUS,
     secretKey: e.WEBHOOKS_SECRET_KEY,
     redisUrl: e.REDIS_URL,
     cosmos: e.COSMOS_ENDPOINT

@@ -196,8 +196,8 @@ export async function openStore(
     return store;
   }
   mkdirSync(config.dataDir, { recursive: true });
-  const store = openSqliteStore({ dataDir: config.dataDir, secretBox });
-  description.push(`store: SQLite in ${config.dataDir}`);
+  const store = openSqliteStore({ dataDir: config.dataDir, secretBox, synchronous: config.sqliteSynchronous });
+  description.push(`store: SQLite in ${config.dataDir} (synchronous=${config.sqliteSynchronous})`);
   return store;
 }
 
