@@ -66,6 +66,8 @@ const schema = z.object({
   PUBLIC_BASE_URL: url(['http:', 'https:']),
   WEBHOOKS_API_KEYS: apiKeys,
   WEBHOOKS_DATA_DIR: z.string().optional().default('./.data'),
+  /** 'full' (default): fsync before every acknowledgement; 'normal': none (a power cut may lose the last writes). */
+  WEBHOOKS_SQLITE_SYNCHRONOUS: z.enum(['full', 'normal']).optional().default('full'),
   /** 32 bytes (base64 or hex) for sealing secrets at rest; generated into the data dir when absent. */
   WEBHOOKS_SECRET_KEY: z.string().optional(),
   REDIS_URL: url(['redis:', 'rediss:']),
