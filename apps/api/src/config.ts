@@ -79,6 +79,8 @@ const schema = z.object({
     .optional()
     .transform((value) => (value === '' ? undefined : value)),
   SERVICEBUS_QUEUE: z.string().optional().default('sync-tasks'),
+  /** The outbox dispatcher's backoff base: the n-th retry of a task waits this * 2^(n-1) seconds (capped at an hour). */
+  WEBHOOKS_DISPATCH_BACKOFF_SECONDS: positiveInt(30),
   EVENTGRID_ENDPOINT: url(['http:', 'https:']),
   EVENTGRID_KEY: z.string().optional(),
   WEBHOOK_DEBUG: bool,
@@ -128,6 +130,8 @@ export interface Config {
   redisUrl: string | undefined;
   cosmos: { endpoint: string; key: string; database: string } | undefined;
   serviceBus: { connectionString: string; queue: string } | undefined;
+  /** Backoff base of the outbox dispatcher, in seconds. */
+  dispatchBackoffSeconds: number;
   eventGrid: { endpoint: string; key: string } | undefined;
   debugSignatures: boolean;
   logLevel: Env['LOG_LEVEL'];
@@ -174,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     serviceBus: e.SERVICEBUS_CONNECTION_STRING
       ? { connectionString: e.SERVICEBUS_CONNECTION_STRING, queue: e.SERVICEBUS_QUEUE }
       : undefined,
+    dispatchBackoffSeconds: e.WEBHOOKS_DISPATCH_BACKOFF_SECONDS,
     eventGrid: e.EVENTGRID_ENDPOINT ? { endpoint: e.EVENTGRID_ENDPOINT, key: e.EVENTGRID_KEY ?? '' } : undefined,
     debugSignatures: e.WEBHOOK_DEBUG,
     logLevel: e.LOG_LEVEL,

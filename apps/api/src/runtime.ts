@@ -95,7 +95,12 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
         serviceBus.verify({ abortSignal: AbortSignal.timeout(15_000) }),
       );
       queue = serviceBus;
-      dispatcher = new OutboxDispatcher({ outbox: store, queue, logger });
+      dispatcher = new OutboxDispatcher({
+        outbox: store,
+        queue,
+        logger,
+        retryPolicy: { backoffSeconds: config.dispatchBackoffSeconds },
+      });
       description.push(`queue: Azure Service Bus '${config.serviceBus.queue}' (outbox retries while it is down)`);
     } else {
       description.push('queue: embedded (the SQLite outbox; GET /sync-tasks, or run createEmbeddedWorker)');

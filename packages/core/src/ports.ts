@@ -218,8 +218,24 @@ export interface EnqueueOptions {
   messageId: string;
 }
 
+/** One task of `SyncQueue.enqueueBatch`: the task and its stable message id. */
+export interface EnqueueBatchItem extends EnqueueOptions {
+  task: SyncTask;
+}
+
 export interface SyncQueue {
   enqueue(task: SyncTask, options: EnqueueOptions): Promise<void>;
+  /**
+   * Optional: sends many tasks in as few round trips as the queue allows. The dispatcher uses it,
+   * when present, for each round of tasks it claims from the outbox.
+   *
+   * All-or-nothing from the caller's view: resolving means every item was accepted; a throw means
+   * none is KNOWN to be sent (some may have been, say an earlier chunk of a split batch), so the
+   * caller may send any of them again. That is safe only because the queue drops duplicates by
+   * `messageId` (Service Bus duplicate detection, or an equivalent), which an implementation must
+   * rely on or provide. An empty list resolves without sending anything.
+   */
+  enqueueBatch?(items: readonly EnqueueBatchItem[]): Promise<void>;
 }
 
 export type OutboxStatus = 'pending' | 'leased' | 'done' | 'dead';

@@ -14,6 +14,18 @@ export interface OutboxDispatcherOptions {
   logger?: ServiceLogger;
   /** Tasks claimed per round. */
   batchSize?: number;
+  /**
+   * Send each round with the queue's `enqueueBatch` when it has one (default true): one round trip
+   * per batch instead of one per task. When a batch send fails the round falls back to one send
+   * per task, so one bad task does not hold back the rest.
+   */
+  batchSends?: boolean;
+  /**
+   * Sending to a queue, this many failed sends in a row with none succeeding in the round mean the
+   * queue is down: the round's remaining tasks are retried with backoff without trying each one
+   * (each try would wait out the client's own retries). Default 3; 0 tries every task.
+   */
+  queueDownAfter?: number;
   /** How long a claimed task is ours before another dispatcher may take it. */
   leaseMs?: number;
   /** Backoff base; the n-th retry waits backoffSeconds * 2^(n-1), capped at maxBackoffSeconds. */
@@ -23,19 +35,30 @@ export interface OutboxDispatcherOptions {
 
 export interface DispatchRound {
   claimed: number;
+  /** Tasks the queue (or handler) accepted. */
   sent: number;
   retried: number;
   dead: number;
+  /** Successful `enqueueBatch` calls (0 when the round was sent task by task). */
+  batches: number;
+}
+
+function emptyRound(claimed = 0): DispatchRound {
+  return { claimed, sent: 0, retried: 0, dead: 0, batches: 0 };
 }
 
 /**
  * Moves sync tasks from the durable outbox to the queue: claims due tasks with a lease, enqueues
- * each with its stable message id (so a task sent twice after a crash is dropped by the queue's
- * duplicate detection), completes it, or retries it with exponential backoff until it is dead.
+ * them with their stable message ids (so a task sent twice after a crash is dropped by the queue's
+ * duplicate detection), completes them, or retries each failed one with exponential backoff until
+ * it is dead. With a queue that has `enqueueBatch`, a round goes out as one batch call; if that
+ * fails, task by task.
  */
 export class OutboxDispatcher {
   readonly #outbox: OutboxStore;
   readonly #send: (task: OutboxTask) => Promise<void>;
+  readonly #sendBatch: ((tasks: OutboxTask[]) => Promise<void>) | undefined;
+  readonly #queueDownAfter: number;
   readonly #clock: Clock;
   readonly #log: ServiceLogger | undefined;
   readonly #batchSize: number;
@@ -53,6 +76,12 @@ export class OutboxDispatcher {
     this.#send = handler
       ? (task) => handler(task.task, { messageId: task.messageId, attempt: task.attempts + 1 })
       : (task) => queue!.enqueue(task.task, { messageId: task.messageId });
+    this.#sendBatch =
+      queue?.enqueueBatch && options.batchSends !== false
+        ? (tasks) => queue.enqueueBatch!(tasks.map((t) => ({ task: t.task, messageId: t.messageId })))
+        : undefined;
+    // A handler's failure says something about one task, never that "the queue" is down.
+    this.#queueDownAfter = handler ? 0 : Math.max(0, options.queueDownAfter ?? 3);
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger;
     this.#batchSize = options.batchSize ?? 100;
@@ -64,25 +93,72 @@ export class OutboxDispatcher {
   async runOnce(): Promise<DispatchRound> {
     const now = new Date(this.#clock.now());
     const tasks = await this.#outbox.claimDue(now, this.#batchSize, this.#leaseMs);
-    const round: DispatchRound = { claimed: tasks.length, sent: 0, retried: 0, dead: 0 };
-    for (const task of tasks) {
+    const round = emptyRound(tasks.length);
+    if (tasks.length === 0) return round;
+
+    if (this.#sendBatch && tasks.length > 1) {
+      let batchSent = false;
       try {
-        await this.#send(task);
-        await this.#outbox.complete(task.id);
-        round.sent++;
+        await this.#sendBatch(tasks);
+        batchSent = true;
       } catch (error) {
-        const message = error instanceof Error ? error.message.slice(0, 500) : 'enqueue failed';
-        const wait = Math.min(this.#backoffSeconds * 2 ** task.attempts, this.#maxBackoffSeconds);
-        const status = await this.#outbox.retry(task.id, message, new Date(this.#clock.now() + wait * 1000));
-        if (status === 'dead') {
-          round.dead++;
-          this.#log?.error({ messageId: task.messageId, attempts: task.attempts + 1 }, 'sync task dead-lettered');
-        } else {
-          round.retried++;
-        }
+        this.#log?.warn(
+          { err: errorMessage(error), tasks: tasks.length },
+          'batch send failed; sending the round task by task',
+        );
+      }
+      if (batchSent) {
+        round.batches++;
+        for (const task of tasks) await this.#completeSent(task, round);
+        return round;
       }
     }
+
+    let failedInARow = 0;
+    let lastError: unknown;
+    for (const task of tasks) {
+      if (this.#queueDownAfter > 0 && round.sent === 0 && failedInARow >= this.#queueDownAfter) {
+        // The queue is down: not worth a try per task, each waiting out the client's retries.
+        await this.#retry(task, lastError, round);
+        continue;
+      }
+      try {
+        await this.#send(task);
+      } catch (error) {
+        failedInARow++;
+        lastError = error;
+        await this.#retry(task, error, round);
+        continue;
+      }
+      failedInARow = 0;
+      await this.#completeSent(task, round);
+    }
     return round;
+  }
+
+  /** The queue has it: drop it from the outbox. If that fails the lease runs out and it is sent again (and dropped as a duplicate). */
+  async #completeSent(task: OutboxTask, round: DispatchRound): Promise<void> {
+    round.sent++;
+    try {
+      await this.#outbox.complete(task.id);
+    } catch (error) {
+      this.#log?.warn(
+        { err: errorMessage(error), messageId: task.messageId },
+        'sent task not completed; it is sent again after its lease (the queue drops the duplicate)',
+      );
+    }
+  }
+
+  async #retry(task: OutboxTask, error: unknown, round: DispatchRound): Promise<void> {
+    const message = errorMessage(error).slice(0, 500);
+    const wait = Math.min(this.#backoffSeconds * 2 ** task.attempts, this.#maxBackoffSeconds);
+    const status = await this.#outbox.retry(task.id, message, new Date(this.#clock.now() + wait * 1000));
+    if (status === 'dead') {
+      round.dead++;
+      this.#log?.error({ messageId: task.messageId, attempts: task.attempts + 1 }, 'sync task dead-lettered');
+    } else {
+      round.retried++;
+    }
   }
 
   /** Runs rounds every `intervalMs` (immediately again while rounds come back full). */
@@ -93,7 +169,7 @@ export class OutboxDispatcher {
       do {
         round = await this.runOnce().catch((error: unknown) => {
           this.#log?.warn({ err: error instanceof Error ? error.message : String(error) }, 'dispatch round failed');
-          return { claimed: 0, sent: 0, retried: 0, dead: 0 };
+          return emptyRound();
         });
       } while (round.claimed === this.#batchSize && this.#timer);
     };
@@ -124,4 +200,8 @@ export interface EmbeddedWorkerOptions extends Omit<OutboxDispatcherOptions, 'qu
  */
 export function createEmbeddedWorker(options: EmbeddedWorkerOptions): OutboxDispatcher {
   return new OutboxDispatcher(options);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : 'enqueue failed';
 }

@@ -8,8 +8,17 @@ import {
   type ServiceBusMessageBatch,
   type ServiceBusSender,
 } from '@azure/service-bus';
-import { type EnqueueOptions, type SyncQueue, type SyncTask, WebhookError } from '@webhooks/core';
+import {
+  type EnqueueBatchItem,
+  type EnqueueOptions,
+  type SyncQueue,
+  type SyncTask,
+  WebhookError,
+} from '@webhooks/core';
 import { toQueueError } from './errors.js';
+
+/** One task of `enqueueBatch` (the SyncQueue port's type, re-exported for existing imports). */
+export type { EnqueueBatchItem } from '@webhooks/core';
 
 /** One quick retry: enough for a blip, short enough that a wrong key or host fails in about a second. */
 const START_UP_RETRY: ServiceBusRetryOptions = { maxRetries: 1, retryDelayInMs: 200, timeoutInMs: 10_000 };
@@ -41,10 +50,6 @@ export interface ServiceBusSyncQueueOptions {
   retry?: ServiceBusRetryOptions;
   /** Extra options for the ServiceBusClient created from a connection string. */
   clientOptions?: Omit<ServiceBusClientOptions, 'retryOptions'>;
-}
-
-export interface EnqueueBatchItem extends EnqueueOptions {
-  task: SyncTask;
 }
 
 export interface VerifyQueueOptions {
@@ -90,6 +95,8 @@ export class ServiceBusSyncQueue implements SyncQueue {
    * Sends many tasks in as few batches as the queue's message size allows. With ordering on,
    * each batch holds one session's tasks, in the order given. Fails on the first batch that
    * does not go through; batches sent before it stay sent (their message ids make a resend harmless).
+   * That is the SyncQueue port's contract: a throw means none is known sent, and a queue with
+   * duplicate detection on drops whatever the caller sends again.
    */
   async enqueueBatch(items: readonly EnqueueBatchItem[]): Promise<void> {
     if (items.length === 0) return;
