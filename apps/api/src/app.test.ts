@@ -462,3 +462,52 @@ describe('the OpenAPI document', () => {
     expect(served).toEqual(documented);
   });
 });
+
+describe('WEBHOOK_DEBUG and a store that is down', () => {
+  it('logs signature diagnostics at the default level when asked, never the secret', async () => {
+    const debug = await startTestServer({ debugSignatures: true });
+    try {
+      const created = (await (
+        await fetch(`${debug.url}/integrations/github/webhooks`, {
+          method: 'POST',
+          headers: { ...auth(debug.keys.a), 'content-type': 'application/json' },
+          body: JSON.stringify({ connectionId: 'c', events: ['*'] }),
+        })
+      ).json()) as { registrationId: string; webhookSecret: string };
+      const body = JSON.stringify({ action: 'opened', issue: { id: 1 } });
+      const response = await fetch(`${debug.url}/webhooks/${created.registrationId}`, {
+        method: 'POST',
+        headers: { ...signGitHub({ body, secret: 'wrong-secret' }), 'content-type': 'application/json' },
+        body,
+      });
+      expect(response.status).toBe(401);
+      const line = debug.logs.find((l) => l.includes('signature rejected'));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!)).toMatchObject({
+        level: 30,
+        reason: 'signature_mismatch',
+        signatureHeaders: ['x-hub-signature-256'],
+        bodyLength: Buffer.byteLength(body),
+      });
+      expect(debug.logs.join('\n')).not.toContain(created.webhookSecret);
+    } finally {
+      await debug.close();
+    }
+  });
+
+  it('answers 503, not 500 or 401, when the key store cannot be read', async () => {
+    const down = await startTestServer();
+    try {
+      down.store.findApiKeyByHash = async () => {
+        throw new Error('SQLITE_BUSY: database is locked');
+      };
+      const result = await fetch(`${down.url}/webhooks`, { headers: auth(down.keys.a) });
+      expect(result.status).toBe(503);
+      const text = await result.text();
+      expect(JSON.parse(text)).toEqual({ error: expect.any(String), code: 'store_unavailable' });
+      expect(text).not.toContain('SQLITE_BUSY');
+    } finally {
+      await down.close();
+    }
+  });
+});

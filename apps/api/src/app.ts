@@ -71,7 +71,17 @@ export function createApp(options: AppOptions): Express {
   const adminBody = express.raw({ type: () => true, limit: options.adminMaxBodyBytes });
 
   const requireTenant: RequestHandler = async (req, res, next) => {
-    const principal = await auth.authenticate(req.headers.authorization);
+    let principal: Principal | null;
+    try {
+      principal = await auth.authenticate(req.headers.authorization);
+    } catch (error) {
+      // The key store is down: a retryable 503, not a 500 and not a 401 that would look like a bad key.
+      req.log?.error({ err: error }, 'authentication unavailable');
+      res
+        .status(503)
+        .json({ error: 'Temporarily unable to check credentials; retry later', code: 'store_unavailable' });
+      return;
+    }
     if (!principal) {
       res.setHeader('www-authenticate', 'Bearer');
       res.status(401).json({ error: 'A valid bearer token is required', code: 'unauthorized' });

@@ -790,7 +790,8 @@ export class WebhookManagementService {
   ): Promise<void> {
     const diagnostics = diagnoseSignature(request, receivedAt.getTime());
     if (this.#debugSignatures) {
-      this.#log.debug(
+      // Asked for explicitly (WEBHOOK_DEBUG), so logged at info: it must show at the default level.
+      this.#log.info(
         { registrationId: registration.id, provider: registration.integrationId, reason, ...diagnostics },
         'signature rejected',
       );
