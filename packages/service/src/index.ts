@@ -1,5 +1,6 @@
 export * from './diagnostics.js';
 export * from './dispatcher.js';
+export * from './embedded-tasks.js';
 export * from './memory/lru-cache.js';
 export * from './memory/memory-queue.js';
 export * from './memory/memory-store.js';
