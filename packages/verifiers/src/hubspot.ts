@@ -1,6 +1,6 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
 import { type BodyHmacScheme, candidateDigests } from './internal/body-hmac.js';
-import { bodyBytes, hmac, hmacDigest, sha256Hex } from './internal/crypto.js';
+import { bodyBytes, hmacDigest, sha256Hex } from './internal/crypto.js';
 import { headerValues, singleHeader } from './internal/headers.js';
 import {
   fail,
@@ -125,7 +125,7 @@ export function signHubSpotV3(input: SignHubSpotV3Input): Record<string, string>
   const signed = `${method(input)}${decodeHubSpotUri(input.url)}`;
   return {
     'x-hubspot-request-timestamp': timestamp,
-    'x-hubspot-signature-v3': hmac('sha256', input.secret, signed, bodyBytes(input.body), timestamp).toString('base64'),
+    'x-hubspot-signature-v3': hmacDigest('sha256', 'base64', input.secret, signed, bodyBytes(input.body), timestamp),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyBytes, hmac, hmacDigest, hmacInput, normalizeHex } from './internal/crypto.js';
+import { bodyBytes, hmacDigest, hmacInput, normalizeHex } from './internal/crypto.js';
 import { headerValues } from './internal/headers.js';
 import {
   fail,
@@ -68,7 +68,7 @@ export function signStripe(input: SignStripeInput): Record<string, string> {
   const timestamp = input.timestamp ?? Math.floor(Date.now() / 1000);
   const secrets = Array.isArray(input.secret) ? input.secret : [input.secret];
   const body = bodyBytes(input.body);
-  const signatures = secrets.map((secret) => `v1=${hmac('sha256', secret, `${timestamp}.`, body).toString('hex')}`);
+  const signatures = secrets.map((secret) => `v1=${hmacDigest('sha256', 'hex', secret, `${timestamp}.`, body)}`);
   return { 'stripe-signature': [`t=${timestamp}`, ...signatures].join(',') };
 }
 

@@ -1,6 +1,6 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
 import { type BodyHmacScheme, candidateDigests } from './internal/body-hmac.js';
-import { bodyBytes, bodyText, hmac, hmacDigest, normalizeHex, safeEqualString, sha256Hex } from './internal/crypto.js';
+import { bodyBytes, bodyText, hmacDigest, normalizeHex, safeEqualString, sha256Hex } from './internal/crypto.js';
 import { headerValues } from './internal/headers.js';
 import {
   fail,
@@ -123,7 +123,7 @@ export function signTwilio(input: SignTwilioInput): Record<string, string> {
   const params = json ? '' : formParamsString(bodyText(input.body));
   return {
     'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded',
-    'x-twilio-signature': hmac('sha1', input.secret, input.url, params).toString('base64'),
+    'x-twilio-signature': hmacDigest('sha1', 'base64', input.secret, input.url, params),
   };
 }
 

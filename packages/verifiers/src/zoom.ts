@@ -1,5 +1,5 @@
 import type { HandshakeResponse, VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyText, hmac } from './internal/crypto.js';
+import { bodyText, hmacDigest } from './internal/crypto.js';
 import { parseJsonObject } from './internal/json.js';
 import { signV0, type V0Scheme, verifyV0 } from './internal/v0-scheme.js';
 import type { ProviderVerifier } from './internal/verifier.js';
@@ -44,7 +44,7 @@ export function zoomHandshake(request: WebhookRequest, options: VerifyOptions): 
   const verified = verifyZoom(request, options);
   if (!verified.ok) return null;
   const secret = options.secrets[verified.secretIndex]!;
-  const encryptedToken = hmac('sha256', secret, plainToken).toString('hex');
+  const encryptedToken = hmacDigest('sha256', 'hex', secret, plainToken);
   return { status: 200, contentType: 'application/json', body: JSON.stringify({ plainToken, encryptedToken }) };
 }
 

@@ -18,12 +18,6 @@ export function bodyText(body: string | Uint8Array): string {
 
 export type HmacAlgorithm = 'sha256' | 'sha1';
 
-export function hmac(algorithm: HmacAlgorithm, key: string | Buffer, ...parts: Array<string | Buffer>): Buffer {
-  const mac = createHmac(algorithm, key);
-  for (const part of parts) mac.update(part);
-  return mac.digest();
-}
-
 /** An HMAC as text: producing a string is cheaper in Node than producing a Buffer. */
 export function hmacDigest(
   algorithm: HmacAlgorithm,

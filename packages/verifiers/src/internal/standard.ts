@@ -1,5 +1,5 @@
 import type { VerifyOptions, VerifyResult, WebhookRequest } from '@webhooks/core';
-import { bodyBytes, hmac, hmacDigest, hmacInput, normalizeBase64 } from './crypto.js';
+import { bodyBytes, hmacDigest, hmacInput, normalizeBase64 } from './crypto.js';
 import { headerValues, singleHeader } from './headers.js';
 import {
   fail,
@@ -106,10 +106,16 @@ export interface SignStandardInput {
 
 export function signStandard(prefix: string, input: SignStandardInput): Record<string, string> {
   const timestamp = input.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature = hmac('sha256', secretKey(input.secret), `${input.id}.${timestamp}.`, bodyBytes(input.body));
+  const signature = hmacDigest(
+    'sha256',
+    'base64',
+    secretKey(input.secret),
+    `${input.id}.${timestamp}.`,
+    bodyBytes(input.body),
+  );
   return {
     [`${prefix}-id`]: input.id,
     [`${prefix}-timestamp`]: String(timestamp),
-    [`${prefix}-signature`]: `v1,${signature.toString('base64')}`,
+    [`${prefix}-signature`]: `v1,${signature}`,
   };
 }
