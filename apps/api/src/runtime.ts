@@ -107,9 +107,17 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     }
 
     let publisher: EventPublisher | undefined;
+    let publishDispatcher: OutboxDispatcher | undefined;
     if (config.eventGrid) {
       publisher = new EventGridPublisher({ endpoint: config.eventGrid.endpoint, key: config.eventGrid.key });
-      description.push('events: Event Grid');
+      // Events whose inline publish failed wait in the outbox; this sends them when Event Grid is back.
+      publishDispatcher = new OutboxDispatcher({
+        outbox: store,
+        publisher,
+        logger,
+        retryPolicy: { backoffSeconds: config.dispatchBackoffSeconds },
+      });
+      description.push('events: Event Grid (outbox retries while it is down)');
     }
 
     const providers = new ProviderRegistry(await loadProviders(config.providerPackages));
@@ -160,7 +168,11 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     });
 
     dispatcher?.start(1000);
+    publishDispatcher?.start(1000);
     closers.push(() => dispatcher?.stop());
+    closers.push(() => publishDispatcher?.stop());
+    // Completions of tasks sent inline are written in batches: the last one before the store closes.
+    closers.push(() => service.settle());
     const prune =
       'pruneExpired' in store ? setInterval(() => void pruneQuietly(store, logger), 60 * 60_000) : undefined;
     prune?.unref();

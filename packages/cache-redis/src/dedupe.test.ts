@@ -127,6 +127,41 @@ describe('withRedisDedupe', () => {
     expect(await deliveries.counts()).toEqual({ total: 0, failed: 0 });
   });
 
+  it('appendFresh: the store writes it once, Redis remembers it, and a repeat conflicts without the store', async () => {
+    const redis = await client();
+    const store = new MemoryStore();
+    const accelerator = new RedisDedupeAccelerator(redis, { keyPrefix: 'dd6:' });
+    const deliveries = withRedisDedupe(store, accelerator);
+    const fresh = { commit: commit(['d-1']), now: NOW, countSuccess: true };
+    expect(await deliveries.appendFresh!(record('accepted', ['d-1'], 'dlv_f1'), [], fresh)).toMatchObject({
+      status: 'stored',
+    });
+    expect(await redis.exists(accelerator.key('wh_1', 'd-1'))).toBe(1);
+    const storeFresh = vi.spyOn(store, 'appendFresh');
+    expect(await deliveries.appendFresh!(record('accepted', ['d-1'], 'dlv_f2'), [], fresh)).toEqual({
+      status: 'conflict',
+      counted: false,
+    });
+    expect(storeFresh).not.toHaveBeenCalled();
+    expect(await store.getDelivery('dlv_f2')).toBeNull();
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-1', LEASE, NOW)).toBe('duplicate');
+    // A conflict the store found (a pending claim) is not remembered as a duplicate.
+    expect(await deliveries.claimDedupeKey('wh_1', 'd-2', LEASE, NOW)).toBe('claimed');
+    expect(
+      await deliveries.appendFresh!(record('accepted', ['d-2'], 'dlv_f3'), [], { ...fresh, commit: commit(['d-2']) }),
+    ).toMatchObject({ status: 'conflict' });
+    expect(await redis.exists(accelerator.key('wh_1', 'd-2'))).toBe(0);
+  });
+
+  it('has no appendFresh when the store has none, so the service keeps the two-phase path', async () => {
+    const store = new MemoryStore();
+    const bare = new Proxy(store, {
+      get: (target, property) => (property === 'appendFresh' ? undefined : Reflect.get(target, property, target)),
+    });
+    const deliveries = withRedisDedupe(bare, await client(), { keyPrefix: 'dd7:' });
+    expect(deliveries.appendFresh).toBeUndefined();
+  });
+
   it('lets the store decide while Redis is unreachable, so nothing is accepted twice', async () => {
     const down = createRedisClient('redis://127.0.0.1:1', { retryStrategy: () => null });
     clients.push(down);

@@ -1,4 +1,12 @@
-import type { ClaimResult, DedupeCommit, DeliveryRecord, DeliveryStore, NewOutboxTask } from '@webhooks/core';
+import type {
+  ClaimResult,
+  DedupeCommit,
+  DeliveryRecord,
+  DeliveryStore,
+  FreshAppend,
+  FreshAppendResult,
+  NewOutboxTask,
+} from '@webhooks/core';
 import type { ServiceLogger } from '@webhooks/service';
 import type { Redis } from 'ioredis';
 import { FailureLog, silentLogger } from './failure-log.js';
@@ -91,7 +99,43 @@ export class RedisDedupeAccelerator {
     await store.append(record, tasks, commit);
     // Only committed claims are certain duplicates; an append without `commit` (a duplicate or a
     // rejection) stores keys that may belong to a claim still pending, or none.
-    if (!commit || commit.keys.length === 0) return;
+    if (commit) await this.#remember(record, commit, started);
+  }
+
+  /**
+   * The store's one-write append, when it has one. A key Redis already knows is a certain
+   * duplicate: answered 'conflict' without asking the store, so the caller's claim (answered from
+   * Redis too) says 'duplicate'. Otherwise the store decides, and what it stored is remembered.
+   */
+  async appendFresh(
+    store: DeliveryStore & Required<Pick<DeliveryStore, 'appendFresh'>>,
+    record: DeliveryRecord,
+    tasks: NewOutboxTask[],
+    fresh: FreshAppend,
+  ): Promise<FreshAppendResult> {
+    const started = Date.now();
+    if (await this.#knowsAny(record.registrationId, fresh.commit.keys)) return { status: 'conflict', counted: false };
+    const result = await store.appendFresh(record, tasks, fresh);
+    if (result.status === 'stored') await this.#remember(record, fresh.commit, started);
+    return result;
+  }
+
+  async #knowsAny(registrationId: string, keys: string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    try {
+      const known = await this.#redis.exists(...keys.map((key) => this.key(registrationId, key)));
+      this.#failures.succeeded();
+      // Not counted as a fast duplicate here: the caller's claim, answered from Redis, counts it.
+      return known > 0;
+    } catch (error) {
+      this.#errors++;
+      this.#failures.failed(error);
+      return false;
+    }
+  }
+
+  async #remember(record: DeliveryRecord, commit: DedupeCommit, started: number): Promise<void> {
+    if (commit.keys.length === 0) return;
     // Expire with the store's claim, not later: it runs from when the delivery arrived, by the
     // service's clock, until `expiresAt`.
     const ttlMs = commit.expiresAt.getTime() - record.receivedAt.getTime() - (Date.now() - started);
@@ -127,14 +171,21 @@ export function withRedisDedupe<T extends DeliveryStore>(
   options: RedisDedupeOptions = {},
 ): T {
   const accelerator = redis instanceof RedisDedupeAccelerator ? redis : new RedisDedupeAccelerator(redis, options);
-  const overrides: Pick<DeliveryStore, 'claimDedupeKey' | 'releaseDedupeKey' | 'append'> = {
+  const overrides: Pick<DeliveryStore, 'claimDedupeKey' | 'releaseDedupeKey' | 'append' | 'appendFresh'> = {
     claimDedupeKey: (registrationId, key, leaseMs, now) => accelerator.claim(store, registrationId, key, leaseMs, now),
     releaseDedupeKey: (registrationId, key) => accelerator.release(store, registrationId, key),
     append: (record, tasks, commit) => accelerator.append(store, record, tasks, commit),
   };
+  // Only when the store has it: a store without the one-write append keeps the two-phase path.
+  const appendFresh = store.appendFresh;
+  if (typeof appendFresh === 'function') {
+    const withFresh = store as T & Required<Pick<DeliveryStore, 'appendFresh'>>;
+    overrides.appendFresh = (record, tasks, fresh) => accelerator.appendFresh(withFresh, record, tasks, fresh);
+  }
   return new Proxy(store, {
     get(target, property) {
       if (Object.hasOwn(overrides, property)) return overrides[property as keyof typeof overrides];
+      if (property === 'appendFresh') return undefined;
       const value: unknown = Reflect.get(target, property, target);
       // Bound to the store itself: its methods may use private fields, which a proxy does not have.
       return typeof value === 'function' ? value.bind(target) : value;

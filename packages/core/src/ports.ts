@@ -135,6 +135,22 @@ export interface DedupeCommit {
   expiresAt: Date;
 }
 
+/** What `DeliveryStore.appendFresh` commits with the delivery. */
+export interface FreshAppend {
+  /** The keys to create COMMITTED, and until when. */
+  commit: DedupeCommit;
+  /** Judges whether an existing claim has expired; also the time of the counted success. */
+  now: Date;
+  /** Count a success for `record.registrationId` in the same write, where the store keeps counters. */
+  countSuccess?: boolean;
+}
+
+export interface FreshAppendResult {
+  status: 'stored' | 'conflict';
+  /** True when the success was counted by the same write. */
+  counted: boolean;
+}
+
 /**
  * Deliveries and their dedupe claims. A claim on `(registrationId, key)` is two-phase, so that a
  * process that dies between claiming and storing cannot turn the provider's retry into a
@@ -168,6 +184,18 @@ export interface DeliveryStore {
    * Rejected deliveries are capped per registration (the newest `keepRejected`, default 100).
    */
   append(record: DeliveryRecord, tasks?: NewOutboxTask[], commit?: DedupeCommit): Promise<void>;
+  /**
+   * Optional: the receive path's one write. In ONE transaction, when none of `fresh.commit.keys` of
+   * `record.registrationId` has an unexpired claim at `fresh.now` (pending or committed), creates
+   * them COMMITTED until `fresh.commit.expiresAt`, stores the delivery and its tasks and, with
+   * `fresh.countSuccess`, counts a success for the registration at `fresh.now` (as
+   * `RegistrationStore.recordOutcome` would) where this store keeps the counters.
+   * When any key has such a claim, nothing is written and the answer is 'conflict': the caller goes
+   * the two-phase way (`claimDedupeKey`, then `append`), which tells a duplicate from a copy in
+   * flight. A store may also answer 'conflict' for an expired claim it cannot take over in the same
+   * write. `counted` says whether the success was counted here (false: the caller counts it).
+   */
+  appendFresh?(record: DeliveryRecord, tasks: NewOutboxTask[], fresh: FreshAppend): Promise<FreshAppendResult>;
   getDelivery(id: string): Promise<DeliveryRecord | null>;
   /** Newest first. */
   listDeliveries(registrationId: string, limit: number): Promise<DeliveryRecord[]>;
@@ -240,11 +268,25 @@ export interface SyncQueue {
 
 export type OutboxStatus = 'pending' | 'leased' | 'done' | 'dead';
 
+/**
+ * What an outbox task delivers: 'sync' sends `task` to the SyncQueue (or the embedded worker);
+ * 'publish' sends `event` to the EventPublisher (Event Grid).
+ */
+export type OutboxTaskKind = 'sync' | 'publish';
+
 export interface NewOutboxTask {
   id: string;
   /** Derived from the dedupe key so every queue's duplicate detection holds. */
   messageId: string;
+  /** Absent means 'sync'. */
+  kind?: OutboxTaskKind;
+  /**
+   * The sync task; for a 'publish' task, the same description of the event (tenant, integration,
+   * entity), kept for listing and routing only: nothing of it is sent to the queue.
+   */
   task: SyncTask;
+  /** The event to publish: present on, and only on, a 'publish' task. */
+  event?: PublishedEvent;
   /** Not dispatched before this time (rate-limited GitHub deliveries are released later). */
   availableAt: Date;
   /** The receive path dispatches the task itself first; the dispatcher waits until this lease ends. */
@@ -253,6 +295,7 @@ export interface NewOutboxTask {
 }
 
 export interface OutboxTask extends NewOutboxTask {
+  kind: OutboxTaskKind;
   status: OutboxStatus;
   attempts: number;
   createdAt: Date;
@@ -263,17 +306,25 @@ export interface ListOutboxOptions {
   tenantId?: string;
   integrationId?: string;
   status?: OutboxStatus;
+  /** Which kind of task to list (default 'sync'). */
+  kind?: OutboxTaskKind;
   limit?: number;
 }
 
 /** The durable outbox: sync tasks written with their delivery, dispatched until done or dead. */
 export interface OutboxStore {
-  /** Leases up to `limit` tasks that are due (pending, or leased with an expired lease). */
-  claimDue(now: Date, limit: number, leaseMs: number): Promise<OutboxTask[]>;
+  /**
+   * Leases up to `limit` tasks of `kind` (default 'sync') that are due (pending, or leased with an
+   * expired lease).
+   */
+  claimDue(now: Date, limit: number, leaseMs: number, kind?: OutboxTaskKind): Promise<OutboxTask[]>;
   complete(id: string): Promise<void>;
+  /** Optional: completes many tasks in one write (unknown or finished ids are ignored). */
+  completeMany?(ids: readonly string[]): Promise<void>;
   /** Counts a failed attempt; the task is due again at `availableAt`, or dead after its last attempt. */
   retry(id: string, error: string, availableAt: Date): Promise<OutboxStatus>;
   listOutbox(options?: ListOutboxOptions): Promise<OutboxTask[]>;
+  /** Every kind of task counts. */
   outboxStats(now: Date): Promise<{ pending: number; dead: number; oldestPendingAgeMs: number }>;
 }
 

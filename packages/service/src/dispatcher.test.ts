@@ -169,7 +169,7 @@ describe('OutboxDispatcher with a queue that has enqueueBatch', () => {
   it('a task whose complete fails after the batch went out is sent again after its lease, and the queue drops the repeat', async () => {
     const clock = new ManualClock();
     const memory = new MemoryStore();
-    const store = failing(memory, ['complete']);
+    const store = failing(memory, ['complete', 'completeMany']);
     const queue = new BatchQueue();
     await memory.append(delivery('d-1'), tasks(5, clock.now()));
     const dispatcher = new OutboxDispatcher({ outbox: store, queue, clock, leaseMs: 30_000 });

@@ -1,4 +1,14 @@
-import type { Clock, OutboxStore, OutboxTask, RetryPolicy, SyncQueue, SyncTask } from '@webhooks/core';
+import type {
+  Clock,
+  EventPublisher,
+  OutboxStore,
+  OutboxTask,
+  OutboxTaskKind,
+  PublishedEvent,
+  RetryPolicy,
+  SyncQueue,
+  SyncTask,
+} from '@webhooks/core';
 import { systemClock } from '@webhooks/core';
 import type { ServiceLogger } from './service.js';
 
@@ -7,9 +17,14 @@ export type SyncTaskHandler = (task: SyncTask, context: { messageId: string; att
 
 export interface OutboxDispatcherOptions {
   outbox: OutboxStore;
-  /** Where tasks are sent; or give `handler` to run them here (the embedded queue). */
+  /**
+   * Exactly one of: `queue`, where sync tasks are sent; `handler`, which runs sync tasks here (the
+   * embedded queue); `publisher`, which takes the outbox's publish tasks (`webhook.received` events
+   * whose inline publish failed, for Event Grid).
+   */
   queue?: SyncQueue;
   handler?: SyncTaskHandler;
+  publisher?: EventPublisher;
   clock?: Clock;
   logger?: ServiceLogger;
   /** Tasks claimed per round. */
@@ -56,6 +71,7 @@ function emptyRound(claimed = 0): DispatchRound {
  */
 export class OutboxDispatcher {
   readonly #outbox: OutboxStore;
+  readonly #kind: OutboxTaskKind;
   readonly #send: (task: OutboxTask) => Promise<void>;
   readonly #sendBatch: ((tasks: OutboxTask[]) => Promise<void>) | undefined;
   readonly #queueDownAfter: number;
@@ -70,16 +86,23 @@ export class OutboxDispatcher {
 
   constructor(options: OutboxDispatcherOptions) {
     this.#outbox = options.outbox;
-    const { queue, handler } = options;
-    if ((queue === undefined) === (handler === undefined))
-      throw new TypeError('Give the dispatcher a queue or a handler');
-    this.#send = handler
-      ? (task) => handler(task.task, { messageId: task.messageId, attempt: task.attempts + 1 })
-      : (task) => queue!.enqueue(task.task, { messageId: task.messageId });
-    this.#sendBatch =
-      queue?.enqueueBatch && options.batchSends !== false
-        ? (tasks) => queue.enqueueBatch!(tasks.map((t) => ({ task: t.task, messageId: t.messageId })))
-        : undefined;
+    const { queue, handler, publisher } = options;
+    if ([queue, handler, publisher].filter((sink) => sink !== undefined).length !== 1)
+      throw new TypeError('Give the dispatcher one of a queue, a handler or a publisher');
+    this.#kind = publisher ? 'publish' : 'sync';
+    if (publisher) {
+      this.#send = (task) => publisher.publish([eventOf(task)]);
+      this.#sendBatch = options.batchSends !== false ? (tasks) => publisher.publish(tasks.map(eventOf)) : undefined;
+    } else if (handler) {
+      this.#send = (task) => handler(task.task, { messageId: task.messageId, attempt: task.attempts + 1 });
+      this.#sendBatch = undefined;
+    } else {
+      this.#send = (task) => queue!.enqueue(task.task, { messageId: task.messageId });
+      this.#sendBatch =
+        queue?.enqueueBatch && options.batchSends !== false
+          ? (tasks) => queue.enqueueBatch!(tasks.map((t) => ({ task: t.task, messageId: t.messageId })))
+          : undefined;
+    }
     // A handler's failure says something about one task, never that "the queue" is down.
     this.#queueDownAfter = handler ? 0 : Math.max(0, options.queueDownAfter ?? 3);
     this.#clock = options.clock ?? systemClock;
@@ -92,7 +115,7 @@ export class OutboxDispatcher {
 
   async runOnce(): Promise<DispatchRound> {
     const now = new Date(this.#clock.now());
-    const tasks = await this.#outbox.claimDue(now, this.#batchSize, this.#leaseMs);
+    const tasks = await this.#outbox.claimDue(now, this.#batchSize, this.#leaseMs, this.#kind);
     const round = emptyRound(tasks.length);
     if (tasks.length === 0) return round;
 
@@ -109,7 +132,7 @@ export class OutboxDispatcher {
       }
       if (batchSent) {
         round.batches++;
-        for (const task of tasks) await this.#completeSent(task, round);
+        await this.#completeAllSent(tasks, round);
         return round;
       }
     }
@@ -149,13 +172,33 @@ export class OutboxDispatcher {
     }
   }
 
+  /** A whole batch went out: completed in one write when the store can. */
+  async #completeAllSent(tasks: OutboxTask[], round: DispatchRound): Promise<void> {
+    if (!this.#outbox.completeMany) {
+      for (const task of tasks) await this.#completeSent(task, round);
+      return;
+    }
+    round.sent += tasks.length;
+    try {
+      await this.#outbox.completeMany(tasks.map((task) => task.id));
+    } catch (error) {
+      this.#log?.warn(
+        { err: errorMessage(error), tasks: tasks.length },
+        'sent tasks not completed; they are sent again after their lease (the queue drops the duplicates)',
+      );
+    }
+  }
+
   async #retry(task: OutboxTask, error: unknown, round: DispatchRound): Promise<void> {
     const message = errorMessage(error).slice(0, 500);
     const wait = Math.min(this.#backoffSeconds * 2 ** task.attempts, this.#maxBackoffSeconds);
     const status = await this.#outbox.retry(task.id, message, new Date(this.#clock.now() + wait * 1000));
     if (status === 'dead') {
       round.dead++;
-      this.#log?.error({ messageId: task.messageId, attempts: task.attempts + 1 }, 'sync task dead-lettered');
+      this.#log?.error(
+        { messageId: task.messageId, attempts: task.attempts + 1, kind: this.#kind },
+        this.#kind === 'publish' ? 'publish task dead-lettered' : 'sync task dead-lettered',
+      );
     } else {
       round.retried++;
     }
@@ -189,7 +232,7 @@ export class OutboxDispatcher {
   }
 }
 
-export interface EmbeddedWorkerOptions extends Omit<OutboxDispatcherOptions, 'queue' | 'handler'> {
+export interface EmbeddedWorkerOptions extends Omit<OutboxDispatcherOptions, 'queue' | 'handler' | 'publisher'> {
   /** Runs one sync task; a throw means "try again later" (with backoff, then dead-letter). */
   handler: SyncTaskHandler;
 }
@@ -200,6 +243,11 @@ export interface EmbeddedWorkerOptions extends Omit<OutboxDispatcherOptions, 'qu
  */
 export function createEmbeddedWorker(options: EmbeddedWorkerOptions): OutboxDispatcher {
   return new OutboxDispatcher(options);
+}
+
+function eventOf(task: OutboxTask): PublishedEvent {
+  if (!task.event) throw new TypeError(`publish task ${task.id} has no event`);
+  return task.event;
 }
 
 function errorMessage(error: unknown): string {

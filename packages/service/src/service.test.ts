@@ -304,7 +304,7 @@ describe('processWebhookEvent', () => {
   });
 
   it('answers 503 and acknowledges nothing when the store fails, and accepts the retry once it is back', async () => {
-    const store = failing(new MemoryStore(), ['append', 'get']);
+    const store = failing(new MemoryStore(), ['append', 'appendFresh', 'get']);
     const h = harness({ registrations: store, deliveries: store, outbox: store });
     const registration = await registerGitHub(h);
     const { headers, body } = githubDelivery(registration);
@@ -401,7 +401,7 @@ describe('processWebhookEvent', () => {
   });
 
   it('honours claimLeaseMs, and a store that dies mid-append leaves the retry free to be accepted', async () => {
-    const store = failing(new MemoryStore(), ['append']);
+    const store = failing(new MemoryStore(), ['append', 'appendFresh']);
     const h = harness({ registrations: store, deliveries: store, outbox: store, claimLeaseMs: 5_000 });
     const registration = await registerGitHub(h);
     const deliveryId = crypto.randomUUID();
@@ -461,6 +461,7 @@ describe('processWebhookEvent', () => {
     }
     expect(results.map((r) => r.status)).toEqual([200, 200, 202, 202]);
     expect(h.queue.messages).toHaveLength(2);
+    await h.service.settle();
     const dispatcher = new OutboxDispatcher({ outbox: h.store, queue: h.queue, clock: h.clock });
     expect(await dispatcher.runOnce()).toMatchObject({ claimed: 0 });
     h.clock.advance(30_000);

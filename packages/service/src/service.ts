@@ -198,6 +198,9 @@ export class WebhookManagementService {
   readonly #debugSignatures: boolean;
   /** Next release time per registration for held (rate-limited, non-retrying) deliveries. */
   readonly #releaseSlots = new Map<string, number>();
+  /** Outbox ids of tasks sent inline, completed together by #completeLater. */
+  #completions: string[] = [];
+  #completionRun: Promise<void> | undefined;
 
   constructor(options: WebhookManagementServiceOptions) {
     this.#registrations = options.registrations;
@@ -243,7 +246,6 @@ export class WebhookManagementService {
     const started = performance.now();
     const receivedAt = new Date(this.#clock.now());
     const request = toRequest(headers, rawBody, options);
-    const claimed: string[] = [];
     try {
       // 1. Look up the registration: cache, then store. Unknown ids learn nothing else.
       const registration = await this.#lookup(registrationId);
@@ -302,73 +304,46 @@ export class WebhookManagementService {
         return { ...failure(started, 400, 'invalid_payload', 'Webhook payload could not be parsed'), reason };
       }
 
-      // 6. Dedupe each event on the provider's delivery id, or a hash of the signed bytes. A claim
-      // is a short pending lease until step 7 stores the delivery and commits it in one write; a
-      // key another request holds pending (a copy in flight, or an attempt that crashed before
-      // storing it) is not stored for certain, so the provider must retry, never hear 'duplicate'.
-      const keys = dedupeKeys(events, request.body as Uint8Array);
-      const fresh: Array<{ event: WebhookEvent; key: string }> = [];
-      for (let i = 0; i < events.length; i++) {
-        const key = keys[i]!;
-        const claim = await this.#deliveries.claimDedupeKey(registration.id, key, this.#claimLeaseMs, receivedAt);
-        if (claim === 'in_progress') {
-          await this.#releaseClaims(registration.id, claimed);
-          claimed.length = 0;
-          return inProgress(started);
-        }
-        if (claim === 'claimed') {
-          claimed.push(key);
-          fresh.push({ event: events[i]!, key });
-        }
-      }
+      // 6. Dedupe each event on the provider's delivery id, or a hash of the signed bytes; an event
+      // repeated inside one delivery counts once.
+      const candidates = withDedupeKeys(events, request.body as Uint8Array);
+
+      // 7-8. Match the events against the registration's patterns, then persist the delivery with
+      // its tasks and commit its dedupe claims, before any 2xx. One write in the usual case (no
+      // claim on its keys yet); otherwise claim by claim, so that a copy in flight, or an attempt
+      // that crashed before storing it, is answered "retry", never "duplicate".
+      const deliveryId = newId('dlv');
+      const held = availableAt > receivedAt;
+      const persisted = await this.#persist(registration, request, receivedAt, started, {
+        deliveryId,
+        candidates,
+        availableAt,
+        held,
+        secretIndex: verified.secretIndex,
+      });
       const ack = provider.acknowledgement;
-      if (fresh.length === 0) {
-        await this.#storeDelivery(registration, request, receivedAt, 'duplicate', started, { events, keys });
+      if (persisted.status === 'in_progress') return inProgress(started);
+      if (persisted.status === 'duplicate') {
         return {
           ...success(started, 200, events, false),
           duplicate: true,
           ...(ack ? { response: { ...ack } } : {}),
         };
       }
-
-      // 8. Match each fresh event against the registration's patterns (before storing, so the
-      // sync tasks are written in the same transaction as the delivery).
-      const deliveryId = newId('dlv');
-      const held = availableAt > receivedAt;
-      const tasks = fresh
-        .filter(({ event }) => shouldTriggerSync(registration.events, event.entityType, event.eventType))
-        .map(({ event, key }) => this.#outboxTask(registration, event, key, deliveryId, availableAt, held));
-
-      // 7. Persist the delivery and its tasks, and commit its claims, before answering 2xx.
-      const freshKeys = fresh.map((f) => f.key);
-      await this.#storeDelivery(
-        registration,
-        request,
-        receivedAt,
-        tasks.length > 0 && held ? 'queued' : 'accepted',
-        started,
-        {
-          id: deliveryId,
-          events: fresh.map((f) => f.event),
-          keys: freshKeys,
-          syncTriggered: tasks.length > 0 && !held,
-          secretIndex: verified.secretIndex,
-          tasks,
-          commit: this.#commitUntil(freshKeys, receivedAt),
-        },
-      );
-      claimed.length = 0;
+      const { tasks, publications } = persisted;
 
       // 9. Enqueue; a queue that is down leaves the tasks in the outbox for the dispatcher.
-      const queued = held ? tasks.length > 0 : !(await this.#dispatchInline(registration, tasks, receivedAt));
       // With the embedded queue, a task in the outbox is a task enqueued.
+      const queued = held ? tasks.length > 0 : !(await this.#dispatchInline(registration, tasks, receivedAt));
 
-      // 10. Health counters, then the first verified event finishes a pending setup.
-      await this.#recordOutcome(registration, 'success', receivedAt);
+      // 10. Health counters (already counted by the write, where the store could), then the first
+      // verified event finishes a pending setup.
+      await this.#recordOutcome(registration, 'success', receivedAt, persisted.counted);
       if (!registration.isVerified || registration.status !== 'active') await this.#markVerified(registration);
 
-      // 11. Tell Event Grid (never with the secret); a failure there never fails the webhook.
-      if (this.#publisher) await this.#publish(registration, fresh, tasks, receivedAt);
+      // 11. Tell Event Grid (never with the secret); a failure there never fails the webhook: the
+      // events wait in the outbox for the publish dispatcher.
+      if (publications.length > 0) await this.#publishInline(registration, publications, receivedAt);
 
       // 12. Answer.
       const outcome: ProcessOutcome = {
@@ -382,8 +357,7 @@ export class WebhookManagementService {
       return outcome;
     } catch (error) {
       // The store (or the cache/limiter in front of it) failed: acknowledge nothing, so the
-      // provider retries, and free the dedupe claims so that the retry need not wait out their lease.
-      await this.#releaseClaims(registrationId, claimed);
+      // provider retries (#persist has freed its dedupe claims, so the retry need not wait them out).
       if (isWebhookError(error) && error.status < 500) return failure(started, error.status, error.code, error.message);
       this.#log.error(
         { err: describeError(error), registrationId: safeId(registrationId) },
@@ -630,28 +604,25 @@ export class WebhookManagementService {
     const now = new Date(this.#clock.now());
     const replayId = newId('dlv');
     // Keys of their own, never claimed first (nobody else can hold them): the append commits them.
-    const keys = dedupeKeys(events, request.body as Uint8Array).map((key) => `replay:${replayId}:${key}`);
-    const tasks = events
-      .map((event, i) => ({ event, key: keys[i]! }))
-      .filter(({ event }) => shouldTriggerSync(registration.events, event.entityType, event.eventType))
-      .map(({ event, key }) => this.#outboxTask(registration, event, key, replayId, now, false));
+    const candidates = withDedupeKeys(events, request.body as Uint8Array).map(({ event, key }) => ({
+      event,
+      key: `replay:${replayId}:${key}`,
+    }));
+    const keys = candidates.map((c) => c.key);
+    const tasks = this.#syncTasks(registration, candidates, replayId, now, false);
+    const publications = this.#publishTasks(registration, candidates, replayId, now, tasks);
     await this.#storeDelivery(registration, request, now, 'accepted', started, {
       id: replayId,
-      events,
+      events: candidates.map((c) => c.event),
       keys,
       syncTriggered: tasks.length > 0,
       secretIndex: verified.secretIndex,
-      tasks,
+      tasks: [...tasks, ...publications],
       commit: this.#commitUntil(keys, now),
       replayOf: original.id,
     });
     const queued = !(await this.#dispatchInline(registration, tasks, now));
-    await this.#publish(
-      registration,
-      events.map((event, i) => ({ event, key: keys[i]! })),
-      tasks,
-      now,
-    );
+    if (publications.length > 0) await this.#publishInline(registration, publications, now);
     return {
       ...success(started, queued ? 202 : 200, events, tasks.length > 0 && !queued),
       deliveryId: replayId,
@@ -758,9 +729,14 @@ export class WebhookManagementService {
     }
   }
 
-  async #recordOutcome(registration: WebhookRegistration, outcome: 'success' | 'failure', at: Date): Promise<void> {
+  async #recordOutcome(
+    registration: WebhookRegistration,
+    outcome: 'success' | 'failure',
+    at: Date,
+    counted = false,
+  ): Promise<void> {
     try {
-      await this.#registrations.recordOutcome(registration.id, outcome, at);
+      if (!counted) await this.#registrations.recordOutcome(registration.id, outcome, at);
       if (outcome === 'failure') {
         const counters = await this.#registrations.getCounters(registration.id);
         if (counters.failureCount >= 3 && registration.status === 'active') {
@@ -811,22 +787,25 @@ export class WebhookManagementService {
     receivedAt: Date,
     outcome: DeliveryOutcome,
     started: number,
-    details: {
-      id?: string;
-      reason?: string;
-      events?: WebhookEvent[];
-      keys?: string[];
-      syncTriggered?: boolean;
-      secretIndex?: number;
-      diagnostics?: DeliveryRecord['diagnostics'];
+    details: DeliveryDetails & {
       tasks?: NewOutboxTask[];
       /** The dedupe claims this delivery commits: only for one that accepts its events. */
       commit?: DedupeCommit;
-      replayOf?: string;
-      /** The registration's active secrets, when the caller has them already. */
-      secrets?: string[];
     },
   ): Promise<void> {
+    const record = this.#record(registration, request, receivedAt, outcome, started, details);
+    await this.#deliveries.append(record, details.tasks ?? [], details.commit);
+  }
+
+  /** The delivery record to store: headers without credentials, a rejected body cut to 4 KB. */
+  #record(
+    registration: WebhookRegistration,
+    request: WebhookRequest,
+    receivedAt: Date,
+    outcome: DeliveryOutcome,
+    started: number,
+    details: DeliveryDetails,
+  ): DeliveryRecord {
     const body = request.body as Uint8Array;
     const truncated = outcome === 'rejected' && body.byteLength > REJECTED_BODY_BYTES;
     const stored = storableHeaders(request.headers, details.secrets ?? this.#verifyOptions(registration).secrets);
@@ -859,7 +838,7 @@ export class WebhookManagementService {
     if (details.secretIndex !== undefined) record.secretIndex = details.secretIndex;
     if (details.diagnostics !== undefined) record.diagnostics = details.diagnostics;
     if (details.replayOf !== undefined) record.replayOf = details.replayOf;
-    await this.#deliveries.append(record, details.tasks ?? [], details.commit);
+    return record;
   }
 
   /** Commits `keys` for the dedupe TTL, counted from when the delivery arrived. */
@@ -879,91 +858,249 @@ export class WebhookManagementService {
     }
   }
 
-  #outboxTask(
+  /**
+   * Steps 7-8: the delivery, its matched sync tasks (and publish tasks) and its committed dedupe
+   * claims, stored together. One write when none of its keys is claimed yet (the usual case);
+   * otherwise each key is claimed first and only the fresh events are stored.
+   */
+  async #persist(
     registration: WebhookRegistration,
-    event: WebhookEvent,
-    dedupeKey: string,
+    request: WebhookRequest,
+    receivedAt: Date,
+    started: number,
+    delivery: {
+      deliveryId: string;
+      candidates: Candidate[];
+      availableAt: Date;
+      held: boolean;
+      secretIndex: number | undefined;
+    },
+  ): Promise<Persisted> {
+    const { deliveryId, candidates, availableAt, held } = delivery;
+    const plan = (fresh: Candidate[]) => {
+      const tasks = this.#syncTasks(registration, fresh, deliveryId, availableAt, held);
+      const publications = this.#publishTasks(registration, fresh, deliveryId, receivedAt, tasks);
+      const keys = fresh.map((f) => f.key);
+      const details: DeliveryDetails = {
+        id: deliveryId,
+        events: fresh.map((f) => f.event),
+        keys,
+        syncTriggered: tasks.length > 0 && !held,
+      };
+      if (delivery.secretIndex !== undefined) details.secretIndex = delivery.secretIndex;
+      const outcome = tasks.length > 0 && held ? 'queued' : 'accepted';
+      const record = this.#record(registration, request, receivedAt, outcome, started, details);
+      return {
+        tasks,
+        publications,
+        record,
+        outbox: [...tasks, ...publications],
+        commit: this.#commitUntil(keys, receivedAt),
+      };
+    };
+
+    if (this.#deliveries.appendFresh) {
+      const { tasks, publications, record, outbox, commit } = plan(candidates);
+      const written = await this.#deliveries.appendFresh(record, outbox, {
+        commit,
+        now: receivedAt,
+        countSuccess: true,
+      });
+      if (written.status === 'stored') return { status: 'stored', tasks, publications, counted: written.counted };
+    }
+
+    const claimed: string[] = [];
+    try {
+      const fresh: Candidate[] = [];
+      for (const candidate of candidates) {
+        const claim = await this.#deliveries.claimDedupeKey(
+          registration.id,
+          candidate.key,
+          this.#claimLeaseMs,
+          receivedAt,
+        );
+        if (claim === 'in_progress') {
+          await this.#releaseClaims(registration.id, claimed.splice(0));
+          return { status: 'in_progress' };
+        }
+        if (claim === 'claimed') {
+          claimed.push(candidate.key);
+          fresh.push(candidate);
+        }
+      }
+      if (fresh.length === 0) {
+        await this.#storeDelivery(registration, request, receivedAt, 'duplicate', started, {
+          events: candidates.map((c) => c.event),
+          keys: candidates.map((c) => c.key),
+        });
+        return { status: 'duplicate' };
+      }
+      const { tasks, publications, record, outbox, commit } = plan(fresh);
+      await this.#deliveries.append(record, outbox, commit);
+      return { status: 'stored', tasks, publications, counted: false };
+    } catch (error) {
+      // Not stored: free the claims so that the provider's retry need not wait out their lease.
+      await this.#releaseClaims(registration.id, claimed);
+      throw error;
+    }
+  }
+
+  /** A sync task for each event the registration's patterns match. */
+  #syncTasks(
+    registration: WebhookRegistration,
+    events: Candidate[],
     deliveryId: string,
     availableAt: Date,
     held: boolean,
-  ): NewOutboxTask {
-    const task: SyncTask = {
-      integrationId: registration.integrationId,
-      connectionId: registration.connectionId,
-      syncType: 'webhook_triggered',
-      webhookEventId: event.entityId,
-      metadata: { webhook: registration.id, delivery: deliveryId },
-      tenantId: registration.tenantId,
-      eventType: event.eventType,
-      entityType: event.entityType,
-      entityId: event.entityId,
-      deliveryId: event.deliveryId ?? dedupeKey,
-    };
-    const messageId = messageIdFor(registration.id, dedupeKey);
-    const policy = registration.retryPolicy ?? this.#defaultRetryPolicy;
-    const outboxTask: NewOutboxTask = {
-      id: messageId,
-      messageId,
-      task,
-      availableAt,
-      maxAttempts: policy.maxRetries + 1,
-    };
-    // The receive path dispatches it right away; the lease keeps the dispatcher off it meanwhile.
-    if (!held && this.#queue) outboxTask.leasedUntil = new Date(availableAt.getTime() + INLINE_LEASE_MS);
-    return outboxTask;
+  ): NewOutboxTask[] {
+    const tasks: NewOutboxTask[] = [];
+    for (const { event, key } of events) {
+      if (!shouldTriggerSync(registration.events, event.entityType, event.eventType)) continue;
+      const messageId = messageIdFor(registration.id, key);
+      const task: NewOutboxTask = {
+        id: messageId,
+        messageId,
+        task: syncTaskFor(registration, event, key, deliveryId),
+        availableAt,
+        maxAttempts: this.#maxAttempts(registration),
+      };
+      // The receive path dispatches it right away; the lease keeps the dispatcher off it meanwhile.
+      if (!held && this.#queue) task.leasedUntil = new Date(availableAt.getTime() + INLINE_LEASE_MS);
+      tasks.push(task);
+    }
+    return tasks;
   }
 
-  /** Enqueues each task; true when all went through, false when some wait in the outbox. */
+  /**
+   * One `webhook.received` per event when a publisher is configured, as an outbox task written
+   * with the delivery: published right away, and by the publish dispatcher if that fails. Its id
+   * comes from the dedupe key, so a repeat is recognisable.
+   */
+  #publishTasks(
+    registration: WebhookRegistration,
+    events: Candidate[],
+    deliveryId: string,
+    at: Date,
+    syncTasks: NewOutboxTask[],
+  ): NewOutboxTask[] {
+    if (!this.#publisher || events.length === 0) return [];
+    const { webhookSecret: _secret, previousSecrets: _previous, etag: _etag, ...webhook } = registration;
+    const triggered = new Set(syncTasks.map((t) => t.messageId));
+    return events.map(({ event, key }) => {
+      const messageId = messageIdFor(registration.id, key);
+      return {
+        id: `pub_${messageId}`,
+        messageId,
+        kind: 'publish' as const,
+        task: syncTaskFor(registration, event, key, deliveryId),
+        event: {
+          id: messageId,
+          eventType: 'webhook.received' as const,
+          subject: `/${registration.integrationId}/webhooks/${registration.id}`,
+          eventTime: at,
+          data: { webhook, event, syncTriggered: triggered.has(messageId) },
+        },
+        availableAt: at,
+        leasedUntil: new Date(at.getTime() + INLINE_LEASE_MS),
+        maxAttempts: this.#maxAttempts(registration),
+      };
+    });
+  }
+
+  #maxAttempts(registration: WebhookRegistration): number {
+    return (registration.retryPolicy ?? this.#defaultRetryPolicy).maxRetries + 1;
+  }
+
+  /** Enqueues the tasks; true when all went through, false when some wait in the outbox. */
   async #dispatchInline(registration: WebhookRegistration, tasks: NewOutboxTask[], now: Date): Promise<boolean> {
-    if (!this.#queue) return true;
-    const { backoffSeconds } = registration.retryPolicy ?? this.#defaultRetryPolicy;
+    if (!this.#queue || tasks.length === 0) return true;
+    const queue = this.#queue;
+    if (tasks.length > 1 && queue.enqueueBatch) {
+      try {
+        await queue.enqueueBatch(tasks.map((t) => ({ task: t.task, messageId: t.messageId })));
+        this.#completeLater(tasks);
+        return true;
+      } catch (error) {
+        // Task by task below: the queue drops any that the failed batch did send.
+        this.#log.warn({ err: describeError(error), tasks: tasks.length }, 'batch enqueue failed; trying each task');
+      }
+    }
     let all = true;
     for (const task of tasks) {
       try {
-        await this.#queue.enqueue(task.task, { messageId: task.messageId });
-        await this.#outbox.complete(task.id);
+        await queue.enqueue(task.task, { messageId: task.messageId });
+        this.#completeLater([task]);
       } catch (error) {
         all = false;
         this.#log.warn(
           { err: describeError(error), messageId: task.messageId },
           'queue unavailable; task kept in the outbox',
         );
-        await this.#outbox
-          .retry(task.id, describeError(error).message, new Date(now.getTime() + backoffSeconds * 1000))
-          .catch((e: unknown) =>
-            this.#log.warn({ err: describeError(e) }, 'outbox retry not recorded; the lease will expire'),
-          );
+        await this.#retryLater(registration, task, error, now);
       }
     }
     return all;
   }
 
-  /** One `webhook.received` per event, with an id from its dedupe key so repeats are recognisable. */
-  async #publish(
-    registration: WebhookRegistration,
-    events: Array<{ event: WebhookEvent; key: string }>,
-    tasks: NewOutboxTask[],
-    at: Date,
-  ): Promise<void> {
-    if (!this.#publisher || events.length === 0) return;
-    const { webhookSecret: _secret, previousSecrets: _previous, ...webhook } = registration;
-    const triggered = new Set(tasks.map((t) => t.messageId));
+  /** Step 11: publishes the events; on failure they stay in the outbox for the publish dispatcher. */
+  async #publishInline(registration: WebhookRegistration, publications: NewOutboxTask[], now: Date): Promise<void> {
+    const publisher = this.#publisher;
+    if (!publisher) return;
     try {
-      await this.#publisher.publish(
-        events.map(({ event, key }) => {
-          const id = messageIdFor(registration.id, key);
-          return {
-            id,
-            eventType: 'webhook.received' as const,
-            subject: `/${registration.integrationId}/webhooks/${registration.id}`,
-            eventTime: at,
-            data: { webhook, event, syncTriggered: triggered.has(id) },
-          };
-        }),
-      );
+      await publisher.publish(publications.map((p) => p.event!));
+      this.#completeLater(publications);
     } catch (error) {
-      this.#log.warn({ err: describeError(error), registrationId: registration.id }, 'event publish failed');
+      this.#log.warn(
+        { err: describeError(error), registrationId: registration.id },
+        'event publish failed; kept in the outbox',
+      );
+      for (const publication of publications) await this.#retryLater(registration, publication, error, now);
     }
+  }
+
+  /** Counts a failed inline attempt: the dispatcher takes the task after the registration's backoff. */
+  async #retryLater(registration: WebhookRegistration, task: NewOutboxTask, error: unknown, now: Date): Promise<void> {
+    const { backoffSeconds } = registration.retryPolicy ?? this.#defaultRetryPolicy;
+    await this.#outbox
+      .retry(task.id, describeError(error).message, new Date(now.getTime() + backoffSeconds * 1000))
+      .catch((e: unknown) =>
+        this.#log.warn({ err: describeError(e) }, 'outbox retry not recorded; the lease will expire'),
+      );
+  }
+
+  /**
+   * Tasks the queue (or Event Grid) has taken are completed in the outbox in one write per turn of
+   * the event loop, off the answer's path. A completion that is lost (a crash, a store error) only
+   * means the task is sent again when its lease runs out, and dropped by the queue as a duplicate
+   * of its message id.
+   */
+  #completeLater(tasks: NewOutboxTask[]): void {
+    for (const task of tasks) this.#completions.push(task.id);
+    this.#completionRun ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#writeCompletions())
+      .finally(() => {
+        this.#completionRun = undefined;
+        if (this.#completions.length > 0) this.#completeLater([]);
+      });
+  }
+
+  async #writeCompletions(): Promise<void> {
+    const ids = this.#completions.splice(0);
+    if (ids.length === 0) return;
+    try {
+      if (this.#outbox.completeMany) await this.#outbox.completeMany(ids);
+      else for (const id of ids) await this.#outbox.complete(id);
+    } catch (error) {
+      this.#log.warn(
+        { err: describeError(error), tasks: ids.length },
+        'sent tasks not completed; they are sent again after their lease (the queue drops the duplicates)',
+      );
+    }
+  }
+
+  /** Resolves once every task sent so far is completed in the outbox (for shutdown and tests). */
+  async settle(): Promise<void> {
+    while (this.#completionRun) await this.#completionRun;
   }
 
   #nextReleaseSlot(registrationId: string, now: Date): Date {
@@ -1004,13 +1141,79 @@ function toRequest(headers: HeaderMap, rawBody: string | Uint8Array, options: Pr
 }
 
 /** The provider's delivery id per event, else a hash of the signed bytes (indexed within a batch). */
-function dedupeKeys(events: WebhookEvent[], body: Uint8Array): string[] {
+/** An event and its dedupe key. */
+interface Candidate {
+  event: WebhookEvent;
+  key: string;
+}
+
+type Persisted =
+  | { status: 'stored'; tasks: NewOutboxTask[]; publications: NewOutboxTask[]; counted: boolean }
+  | { status: 'duplicate' }
+  | { status: 'in_progress' };
+
+/** What a stored delivery record says beyond its request. */
+interface DeliveryDetails {
+  id?: string;
+  reason?: string;
+  events?: WebhookEvent[];
+  keys?: string[];
+  syncTriggered?: boolean;
+  secretIndex?: number;
+  diagnostics?: DeliveryRecord['diagnostics'];
+  replayOf?: string;
+  /** The registration's active secrets, when the caller has them already. */
+  secrets?: string[];
+}
+
+/**
+ * Each event with its dedupe key: the provider's delivery id, or a hash of the signed bytes (and
+ * the event's place in a batch). An event whose key came earlier in the same delivery is dropped:
+ * it is a repeat, and claiming its key twice would look like a copy in flight.
+ */
+function withDedupeKeys(events: WebhookEvent[], body: Uint8Array): Candidate[] {
+  if (events.length === 1) {
+    const event = events[0]!;
+    const key = event.deliveryId
+      ? `id:${event.deliveryId}`
+      : `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    return [{ event, key }];
+  }
   let hash: string | undefined;
-  return events.map((event, i) => {
-    if (event.deliveryId) return `id:${event.deliveryId}`;
-    hash ??= createHash('sha256').update(body).digest('hex');
-    return events.length === 1 ? `sha256:${hash}` : `sha256:${hash}:${i}`;
+  const seen = new Set<string>();
+  const candidates: Candidate[] = [];
+  events.forEach((event, i) => {
+    let key: string;
+    if (event.deliveryId) key = `id:${event.deliveryId}`;
+    else {
+      hash ??= createHash('sha256').update(body).digest('hex');
+      key = `sha256:${hash}:${i}`;
+    }
+    if (seen.has(key)) return;
+    seen.add(key);
+    candidates.push({ event, key });
   });
+  return candidates;
+}
+
+function syncTaskFor(
+  registration: WebhookRegistration,
+  event: WebhookEvent,
+  key: string,
+  deliveryId: string,
+): SyncTask {
+  return {
+    integrationId: registration.integrationId,
+    connectionId: registration.connectionId,
+    syncType: 'webhook_triggered',
+    webhookEventId: event.entityId,
+    metadata: { webhook: registration.id, delivery: deliveryId },
+    tenantId: registration.tenantId,
+    eventType: event.eventType,
+    entityType: event.entityType,
+    entityId: event.entityId,
+    deliveryId: event.deliveryId ?? key,
+  };
 }
 
 /** A queue message id from the dedupe key: stable across retries, so duplicate detection holds. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CosmosClient } from '@azure/cosmos';
-import type { WebhookRegistration } from '@webhooks/core';
+import type { DeliveryRecord, WebhookRegistration } from '@webhooks/core';
 import { createAesGcmSecretBox } from '@webhooks/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CosmosStore, DEFAULT_RETRY_OPTIONS, openCosmosStore } from './cosmos-store.js';
@@ -83,6 +83,36 @@ describe.runIf(!!endpoint)('CosmosStore against a real Cosmos DB account', () =>
     expect(claims.filter((c) => c === 'claimed')).toHaveLength(1);
     expect(claims.filter((c) => c === 'in_progress')).toHaveLength(49);
   }, 120_000);
+
+  it('appendFresh is one atomic batch: a conflict on its second key writes nothing', async () => {
+    await store.create(registration('wh_live3'));
+    const record = (id: string, dedupeKeys: string[]): DeliveryRecord => ({
+      id,
+      registrationId: 'wh_live3',
+      tenantId: 'live-tenant',
+      receivedAt: new Date(),
+      headers: {},
+      body: new Uint8Array([1, 2, 3]),
+      outcome: 'accepted',
+      events: [],
+      dedupeKeys,
+      syncTriggered: false,
+    });
+    const fresh = (keys: string[]) => ({
+      commit: { keys, expiresAt: new Date(Date.now() + 3_600_000) },
+      now: new Date(),
+    });
+    expect(await store.claimDedupeKey('wh_live3', 'id:held', 60_000, new Date())).toBe('claimed');
+    const keys = ['id:free', 'id:held'];
+    expect(await store.appendFresh(record('dlv_live_c', keys), [], fresh(keys))).toEqual({
+      status: 'conflict',
+      counted: false,
+    });
+    expect(await store.getDelivery('dlv_live_c')).toBeNull();
+    expect(await store.claimDedupeKey('wh_live3', 'id:free', 60_000, new Date())).toBe('claimed');
+    expect((await store.appendFresh(record('dlv_live_s', ['id:new']), [], fresh(['id:new']))).status).toBe('stored');
+    expect(await store.claimDedupeKey('wh_live3', 'id:new', 60_000, new Date())).toBe('duplicate');
+  }, 60_000);
 
   it('stores a delivery with tasks in one batch, and a 25 MB body in chunks', async () => {
     const body = randomBytes(25 * 1024 * 1024);

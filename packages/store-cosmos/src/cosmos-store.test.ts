@@ -1,4 +1,5 @@
-import type { DeliveryRecord, NewOutboxTask, WebhookRegistration } from '@webhooks/core';
+import { BulkOperationType, type OperationInput } from '@azure/cosmos';
+import type { DeliveryRecord, FreshAppend, NewOutboxTask, PublishedEvent, WebhookRegistration } from '@webhooks/core';
 import { isWebhookError } from '@webhooks/core';
 import { createAesGcmSecretBox, MemorySyncQueue, WebhookManagementService } from '@webhooks/service';
 import { HOSTILE_IDS } from '@webhooks/testkit';
@@ -87,7 +88,42 @@ function task(id: string): NewOutboxTask {
   };
 }
 
+function publishedEvent(): PublishedEvent {
+  const { webhookSecret: _secret, previousSecrets: _previous, ...webhook } = registration('wh_1');
+  return {
+    id: 'evt-1',
+    eventType: 'webhook.received',
+    subject: '/github/webhooks/wh_1',
+    eventTime: new Date(T0),
+    data: {
+      webhook,
+      event: {
+        providerId: 'github',
+        eventType: 'opened',
+        entityType: 'issue',
+        entityId: '1',
+        data: { title: 'ünïcødé' },
+        timestamp: new Date(T0 - 1000),
+        deliveryId: 'd-1',
+      },
+      syncTriggered: true,
+    },
+  };
+}
+
 const docPath = (containerId: string, id: string) => `/dbs/${databaseId}/colls/${containerId}/docs/${id}`;
+
+/** Every item of the deliveries container, system properties (etags) included, in a stable order. */
+async function deliveryItems(): Promise<Array<Record<string, unknown>>> {
+  const { resources } = await container(CONTAINERS.deliveries)
+    .items.query<Record<string, unknown>>({ query: 'SELECT * FROM c' })
+    .fetchAll();
+  return resources.sort((a, b) => String(a.id).localeCompare(String(b.id)));
+}
+
+function fresh(keys: string[], now = T0): FreshAppend {
+  return { commit: { keys, expiresAt: new Date(now + 7 * 86_400_000) }, now: new Date(now), countSuccess: true };
+}
 
 describe('get(id)', () => {
   it('is point reads on the receive path: pointer then registration, never a query', async () => {
@@ -338,6 +374,212 @@ describe('append', () => {
   });
 });
 
+describe('appendFresh (the one-write receive)', () => {
+  it('is one request: a transactional batch in the delivery partition, claims created committed', async () => {
+    const keys = ['id:one', 'id:two', 'id:three'];
+    const result = await store.appendFresh(
+      delivery('dlv_f', { dedupeKeys: keys }),
+      [task('t_f1'), task('t_f2')],
+      fresh(keys, T0 + 5),
+    );
+    expect(result).toEqual({ status: 'stored', counted: false });
+    expect(cosmos.requests).toEqual([
+      {
+        method: 'POST',
+        path: `/dbs/${databaseId}/colls/${CONTAINERS.deliveries}/docs`,
+        query: false,
+        batch: true,
+        plan: false,
+        partitionKey: '["wh_1"]',
+      },
+    ]);
+    const items = await deliveryItems();
+    expect(items.map((i) => i.type)).toEqual(['claim', 'claim', 'claim', 'delivery', 'outbox', 'outbox']);
+    expect(items.slice(3).map((i) => i.id)).toEqual(['d.dlv_f', 'o.t_f1', 'o.t_f2']);
+    for (const claim of items.filter((i) => i.type === 'claim'))
+      expect(claim).toMatchObject({ state: 'committed', expiresAtMs: T0 + 5 + 7 * 86_400_000, registrationId: 'wh_1' });
+    for (const key of keys)
+      expect(await store.claimDedupeKey('wh_1', key, 60_000, new Date(T0 + 10))).toBe('duplicate');
+  });
+
+  it('the two-phase path for the same delivery takes one more write per key', async () => {
+    const keys = ['id:one', 'id:two', 'id:three'];
+    for (const key of keys) expect(await store.claimDedupeKey('wh_1', key, 60_000, new Date(T0))).toBe('claimed');
+    await store.append(delivery('dlv_2p', { dedupeKeys: keys }), [task('t_2p')], fresh(keys).commit);
+    expect(cosmos.requests.map((r) => `${r.method}${r.batch ? ' batch' : ''}`)).toEqual([
+      'POST',
+      'POST',
+      'POST',
+      'POST batch',
+    ]);
+  });
+
+  it('a key already claimed (pending, committed, or expired but not yet removed): conflict in that one request, nothing written', async () => {
+    expect(await store.claimDedupeKey('wh_1', 'id:pending', 60_000, new Date(T0))).toBe('claimed');
+    expect(await store.claimDedupeKey('wh_1', 'id:lapsed', 1_000, new Date(T0))).toBe('claimed');
+    await store.append(delivery('dlv_done', { dedupeKeys: ['id:done'] }), [], fresh(['id:done']).commit);
+    const before = await deliveryItems();
+    for (const key of ['id:pending', 'id:done', 'id:lapsed']) {
+      cosmos.requests.length = 0;
+      const result = await store.appendFresh(
+        delivery(`dlv_${key}`, { dedupeKeys: [key] }),
+        [task(`t_${key}`)],
+        fresh([key], T0 + 5_000),
+      );
+      expect(result, key).toEqual({ status: 'conflict', counted: false });
+      // No read first: the create's 409 is the check.
+      expect(cosmos.requests.map((r) => r.batch)).toEqual([true]);
+    }
+    // Not a byte changed, etags included.
+    expect(await deliveryItems()).toEqual(before);
+  });
+
+  it('a repeated key is one claim', async () => {
+    const result = await store.appendFresh(delivery('dlv_rep'), [], fresh(['id:same', 'id:same']));
+    expect(result.status).toBe('stored');
+    expect((await deliveryItems()).filter((i) => i.type === 'claim')).toHaveLength(1);
+  });
+
+  it('a delivery that needs more than one batch is refused without a request (the two-phase path stores it)', async () => {
+    const big = delivery('dlv_big_fresh', { body: new Uint8Array(512 * 1024 + 1) });
+    expect(await store.appendFresh(big, [], fresh(['id:big']))).toEqual({ status: 'conflict', counted: false });
+    const tasks = Array.from({ length: 99 }, (_, i) => task(`t_many_${i}`));
+    expect(await store.appendFresh(delivery('dlv_many_fresh'), tasks, fresh(['id:many']))).toEqual({
+      status: 'conflict',
+      counted: false,
+    });
+    expect(cosmos.requests).toEqual([]);
+    // 98 tasks + the delivery + one claim is exactly 100 operations: one batch.
+    expect((await store.appendFresh(delivery('dlv_fits'), tasks.slice(1), fresh(['id:many']))).status).toBe('stored');
+    expect(cosmos.requests).toHaveLength(1);
+  });
+
+  it('needs a registration id of ours', async () => {
+    await expect(
+      store.appendFresh(delivery('dlv_bad', { registrationId: '../x' }), [], fresh(['id:1'])),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(cosmos.requests).toEqual([]);
+  });
+
+  it('with WebhookManagementService: a signed delivery is stored, and its retry is a duplicate', async () => {
+    const queue = new MemorySyncQueue();
+    const service = new WebhookManagementService({
+      registrations: store,
+      deliveries: store,
+      outbox: store,
+      queue,
+      publicBaseUrl: 'https://hooks.example.com',
+    });
+    const { registration: created } = await service.registerWebhook('tenant-1', 'github', 'conn-1', ['issue.*']);
+    const body = JSON.stringify({ action: 'opened', issue: { id: 7, number: 7 } });
+    const headers = signGitHub({ body, secret: created.webhookSecret, deliveryId: 'd-fresh', event: 'issues' });
+    expect(await service.processWebhookEvent(created.id, headers, body)).toMatchObject({ status: 200, success: true });
+    expect(await service.processWebhookEvent(created.id, headers, body)).toMatchObject({
+      status: 200,
+      duplicate: true,
+    });
+    expect(queue.messages).toHaveLength(1);
+    expect((await store.getCounters(created.id)).processedEventCount).toBe(1);
+  });
+});
+
+describe('transactional batches on @vercel/cosmosdb-server', () => {
+  // Cosmos DB: a failed batch writes nothing; the failed operation has its status, every other 424
+  // (and the SDK resolves, with code 207). This server instead keeps what ran before the failure.
+  const conflicting = (): OperationInput[] => [
+    {
+      operationType: BulkOperationType.Create,
+      partitionKey: 'wh_1',
+      resourceBody: { id: 'x.new', registrationId: 'wh_1' },
+    },
+    {
+      operationType: BulkOperationType.Create,
+      partitionKey: 'wh_1',
+      resourceBody: { id: 'x.old', registrationId: 'wh_1' },
+    },
+    {
+      operationType: BulkOperationType.Upsert,
+      partitionKey: 'wh_1',
+      resourceBody: { id: 'x.late', registrationId: 'wh_1' },
+    },
+  ];
+
+  it('as released, it does NOT roll back: operations before the failure stay written', async () => {
+    const items = container(CONTAINERS.deliveries).items;
+    await items.create({ id: 'x.old', registrationId: 'wh_1' });
+    const response = await items.batch(conflicting(), 'wh_1');
+    expect(response.code).toBe(200);
+    expect(response.result?.map((r) => r.statusCode)).toEqual([201, 409, 424]);
+    expect((await deliveryItems()).map((i) => i.id)).toEqual(['x.new', 'x.old']);
+
+    // So on this server, appendFresh refused on its second key keeps the first key's claim
+    // (committed), though neither the delivery nor its task is written.
+    expect(await store.claimDedupeKey('wh_1', 'id:held', 60_000, new Date(T0))).toBe('claimed');
+    const result = await store.appendFresh(
+      delivery('dlv_partial', { dedupeKeys: ['id:free', 'id:held'] }),
+      [task('t_partial')],
+      fresh(['id:free', 'id:held'], T0 + 1),
+    );
+    expect(result.status).toBe('conflict');
+    expect(await store.getDelivery('dlv_partial')).toBeNull();
+    expect(await store.listOutbox()).toEqual([]);
+    expect(await store.claimDedupeKey('wh_1', 'id:free', 60_000, new Date(T0 + 2))).toBe('duplicate');
+  });
+
+  describe('with atomicBatches (what the conformance suite runs on)', () => {
+    let atomic: LocalCosmos;
+    let atomicStore: CosmosStore;
+    beforeAll(async () => {
+      atomic = await startLocalCosmos({ atomicBatches: true });
+    });
+    afterAll(async () => {
+      await atomic.close();
+    });
+    beforeEach(async () => {
+      atomicStore = await openCosmosStore({ client: atomic.client(), databaseId, secretBox, createIfNotExists: true });
+    });
+    const atomicItems = async () =>
+      (
+        await atomic
+          .client()
+          .database(databaseId)
+          .container(CONTAINERS.deliveries)
+          .items.query('SELECT * FROM c')
+          .fetchAll()
+      ).resources.sort((a, b) => String(a.id).localeCompare(String(b.id)));
+
+    it('a failed batch writes nothing and answers as Cosmos DB does', async () => {
+      const items = atomic.client().database(databaseId).container(CONTAINERS.deliveries).items;
+      await items.create({ id: 'x.old', registrationId: 'wh_1' });
+      const before = await atomicItems();
+      const response = await items.batch(conflicting(), 'wh_1');
+      expect(response.code).toBe(207);
+      expect(response.result?.map((r) => r.statusCode)).toEqual([424, 409, 424]);
+      expect(await atomicItems()).toEqual(before);
+      // Successful batches and single writes are untouched.
+      const ok = await items.batch(
+        conflicting().filter((_, i) => i !== 1),
+        'wh_1',
+      );
+      expect(ok.result?.map((r) => r.statusCode)).toEqual([201, 201]);
+      await expect(items.create({ id: 'x.old', registrationId: 'wh_1' })).rejects.toMatchObject({ code: 409 });
+    });
+
+    it('appendFresh refused on its second key leaves nothing behind', async () => {
+      expect(await atomicStore.claimDedupeKey('wh_1', 'id:held', 60_000, new Date(T0))).toBe('claimed');
+      const before = await atomicItems();
+      const result = await atomicStore.appendFresh(
+        delivery('dlv_partial', { dedupeKeys: ['id:free', 'id:held'] }),
+        [task('t_partial')],
+        fresh(['id:free', 'id:held'], T0 + 1),
+      );
+      expect(result).toEqual({ status: 'conflict', counted: false });
+      expect(await atomicItems()).toEqual(before);
+      expect(await atomicStore.claimDedupeKey('wh_1', 'id:free', 60_000, new Date(T0 + 2))).toBe('claimed');
+    });
+  });
+});
+
 describe('listRegistrations', () => {
   it('rejects a continuation token it did not issue', async () => {
     await expect(store.listRegistrations('tenant-1', { continuationToken: 'bm90IG91cnM' })).rejects.toMatchObject({
@@ -372,6 +614,77 @@ describe('outbox', () => {
     await store.append(delivery('dlv_p'), [task('t_p')]);
     const other = await openCosmosStore({ client: cosmos.client(), databaseId, secretBox });
     await other.complete('t_p');
+    expect(await store.listOutbox()).toEqual([]);
+  });
+
+  it('tasks carry their kind; a publish task keeps its event as JSON text', async () => {
+    const event = publishedEvent();
+    await store.append(delivery('dlv_k'), [task('t_sync'), { ...task('t_pub'), kind: 'publish', event }]);
+    const items = await deliveryItems();
+    expect(items.find((i) => i.id === 'o.t_sync')).toMatchObject({ kind: 'sync' });
+    expect(items.find((i) => i.id === 'o.t_sync')?.event).toBeUndefined();
+    const stored = items.find((i) => i.id === 'o.t_pub');
+    expect(stored).toMatchObject({ kind: 'publish' });
+    expect(typeof stored?.event).toBe('string');
+    const [published] = await store.claimDue(new Date(T0), 10, 1000, 'publish');
+    expect(published?.event).toEqual(event);
+    expect(published?.event?.data.event.timestamp).toBeInstanceOf(Date);
+  });
+
+  it('a task stored before task kinds (no kind) is a sync task', async () => {
+    await container(CONTAINERS.deliveries).items.create({
+      id: 'o.t_old',
+      type: 'outbox',
+      taskId: 't_old',
+      registrationId: 'wh_1',
+      tenantId: 'tenant-1',
+      integrationId: 'github',
+      messageId: 't_old',
+      task: task('t_old').task,
+      status: 'pending',
+      attempts: 0,
+      maxAttempts: 3,
+      availableAtMs: T0,
+      createdAtMs: T0,
+    });
+    expect((await store.listOutbox()).map((t) => [t.id, t.kind])).toEqual([['t_old', 'sync']]);
+    expect(await store.listOutbox({ kind: 'publish' })).toEqual([]);
+    expect(await store.claimDue(new Date(T0), 10, 1000, 'publish')).toEqual([]);
+    expect((await store.claimDue(new Date(T0), 10, 1000)).map((t) => [t.id, t.kind])).toEqual([['t_old', 'sync']]);
+    expect(await store.outboxStats(new Date(T0))).toMatchObject({ pending: 1 });
+  });
+
+  it('completeMany is one batch of deletes per partition, no query for tasks this process knows', async () => {
+    await store.append(delivery('dlv_m1'), [task('t_m1'), task('t_m2'), task('t_m3')]);
+    await store.append(delivery('dlv_m2', { registrationId: 'wh_2' }), [task('t_m4'), task('t_m5')]);
+    cosmos.requests.length = 0;
+    await store.completeMany(['t_m1', 't_m2', 't_m3', 't_m4', 't_m5', 't_m1']);
+    expect(cosmos.requests.map((r) => [r.batch, r.partitionKey]).sort()).toEqual([
+      [true, '["wh_1"]'],
+      [true, '["wh_2"]'],
+    ]);
+    expect(await store.listOutbox()).toEqual([]);
+  });
+
+  it('completeMany of another process finds its tasks with one query, then one batch per partition', async () => {
+    await store.append(delivery('dlv_m1'), [task('t_m1'), task('t_m2')]);
+    await store.append(delivery('dlv_m2', { registrationId: 'wh_2' }), [task('t_m3')]);
+    const other = await openCosmosStore({ client: cosmos.client(), databaseId, secretBox });
+    cosmos.requests.length = 0;
+    await other.completeMany(['t_m1', 't_m2', 't_m3', 't_unknown']);
+    const queries = cosmos.requests.filter((r) => r.query && !r.plan);
+    expect(queries).toHaveLength(1);
+    expect(queries[0]?.text).toContain('ARRAY_CONTAINS(@ids, c.id)');
+    expect(cosmos.requests.filter((r) => r.batch)).toHaveLength(2);
+    expect(await store.listOutbox()).toEqual([]);
+  });
+
+  it('completeMany: a task gone behind its back (404 fails the batch) falls back to one delete per task', async () => {
+    await store.append(delivery('dlv_g'), [task('t_g1'), task('t_g2'), task('t_g3')]);
+    await container(CONTAINERS.deliveries).item('o.t_g2', 'wh_1').delete();
+    cosmos.requests.length = 0;
+    await store.completeMany(['t_g1', 't_g2', 't_g3']);
+    expect(cosmos.requests.map((r) => (r.batch ? 'batch' : r.method))).toEqual(['batch', 'DELETE', 'DELETE', 'DELETE']);
     expect(await store.listOutbox()).toEqual([]);
   });
 });

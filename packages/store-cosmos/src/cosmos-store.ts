@@ -7,6 +7,7 @@ import {
   type IndexingPolicy,
   type JSONObject,
   type OperationInput,
+  type OperationResponse,
   type PatchOperation,
   type RetryOptions,
   type SqlParameter,
@@ -19,12 +20,15 @@ import {
   type DedupeCommit,
   type DeliveryRecord,
   type DeliveryStore,
+  type FreshAppend,
+  type FreshAppendResult,
   type ListOutboxOptions,
   type ListRegistrationsOptions,
   type NewOutboxTask,
   type OutboxStatus,
   type OutboxStore,
   type OutboxTask,
+  type OutboxTaskKind,
   type Page,
   type RegistrationCounters,
   type RegistrationStore,
@@ -140,6 +144,7 @@ const DELIVERIES_INDEXING: IndexingPolicy = {
     { path: '/headers/*' },
     { path: '/diagnostics/*' },
     { path: '/task/*' },
+    { path: '/event/?' },
     { path: '/"_etag"/?' },
   ],
   compositeIndexes: [
@@ -511,6 +516,57 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
     if (record.outcome === 'rejected') await this.#pruneRejected(partition);
   }
 
+  /**
+   * The receive path's one write: a single transactional batch in the delivery's partition that
+   * CREATES a committed claim per key, then writes the delivery and its tasks as `append` does.
+   * A claim that exists (pending, committed, or expired but not yet removed by its TTL) fails its
+   * create with 409, and Cosmos rolls the whole batch back: the answer is 'conflict', nothing is
+   * written, and the service goes the two-phase way, which tells those cases apart. There is no
+   * read first: the create's conflict is the check.
+   * Deliveries that need more than one batch (a chunked body, more than 100 operations or 2 MB)
+   * are refused as 'conflict' without a write, so they take the two-phase path too. The counters
+   * live in `WebhookLookups` (another container), so the success is never counted here.
+   */
+  async appendFresh(record: DeliveryRecord, tasks: NewOutboxTask[], fresh: FreshAppend): Promise<FreshAppendResult> {
+    assertRegistrationId(record.registrationId);
+    const partition = record.registrationId;
+    const body = Buffer.from(record.body.buffer, record.body.byteOffset, record.body.byteLength);
+    if (body.byteLength > this.#inlineBodyMaxBytes) return { status: 'conflict', counted: false };
+    // One claim per distinct key: a second create of the same item would fail the batch.
+    const claims = new Map<string, ClaimDocument>();
+    for (const key of fresh.commit.keys) {
+      const claim = committedClaim(partition, key, fresh.commit.expiresAt, record.receivedAt);
+      claims.set(claim.id, claim);
+    }
+    const doc = toDeliveryDocument(record, this.#nextSeq(), this.#deliveryTtl);
+    doc.body = body.toString('base64');
+    const items: Array<{ create: boolean; doc: object }> = [
+      // The claims go first, so a conflict is met before anything else is written.
+      ...[...claims.values()].map((claim) => ({ create: true, doc: claim })),
+      { create: false, doc },
+      ...tasks.map((task) => ({ create: false, doc: toOutboxDocument(task, partition, record.receivedAt) })),
+    ];
+    const bytes = items.reduce((total, item) => total + byteSize(item.doc), 0);
+    if (items.length > BATCH_MAX_OPERATIONS || bytes > BATCH_MAX_BYTES) return { status: 'conflict', counted: false };
+    const operations: OperationInput[] = items.map((item) => ({
+      operationType: item.create ? BulkOperationType.Create : BulkOperationType.Upsert,
+      partitionKey: partition,
+      resourceBody: json(item.doc),
+    }));
+    const results = await this.#runBatch(operations, partition, 'write fresh delivery');
+    const failed = firstFailure(results);
+    if (failed !== undefined) {
+      if (failed.status === 409 && failed.index < claims.size) return { status: 'conflict', counted: false };
+      throw new CosmosStoreError(`Cosmos DB write fresh delivery failed (status ${failed.status})`, {
+        statusCode: failed.status,
+      });
+    }
+    this.#remember(this.#partitionOf, `d:${record.id}`, partition);
+    for (const task of tasks) this.#remember(this.#partitionOf, `o:${task.id}`, partition);
+    if (record.outcome === 'rejected') await this.#pruneRejected(partition);
+    return { status: 'stored', counted: false };
+  }
+
   async getDelivery(id: string): Promise<DeliveryRecord | null> {
     if (typeof id !== 'string' || id.length === 0 || id.length > 1000) return null;
     const itemId = itemKey('d', id);
@@ -550,7 +606,7 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   // ------------------------------------------------------------------ outbox
 
-  async claimDue(now: Date, limit: number, leaseMs: number): Promise<OutboxTask[]> {
+  async claimDue(now: Date, limit: number, leaseMs: number, kind: OutboxTaskKind = 'sync'): Promise<OutboxTask[]> {
     const top = Math.min(Math.trunc(limit), 1000);
     if (!(top > 0)) return [];
     const nowMs = now.getTime();
@@ -561,7 +617,7 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
     for (let round = 0; round < 10 && claimed.length < top; round++) {
       const wanted = top - claimed.length;
       // A lease of 0 ms leaves our own claims due: never hand one out twice in one call.
-      const candidates = (await this.#dueTasks(nowMs, Math.min(wanted * 2, 1000))).filter((c) => !mine.has(c.id));
+      const candidates = (await this.#dueTasks(nowMs, Math.min(wanted * 2, 1000), kind)).filter((c) => !mine.has(c.id));
       if (candidates.length === 0) break;
       let next = 0;
       let inFlight = 0;
@@ -590,15 +646,16 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
    * The dispatcher's scan is the one cross-partition query of normal operation: due tasks can be in
    * any registration's partition. Claims are then IfMatch replaces, so a task has one owner.
    */
-  async #dueTasks(nowMs: number, top: number): Promise<OutboxDocument[]> {
+  async #dueTasks(nowMs: number, top: number, kind: OutboxTaskKind): Promise<OutboxDocument[]> {
+    const parameters: SqlParameter[] = [
+      { name: '@top', value: top },
+      { name: '@now', value: nowMs },
+    ];
     return this.#query<OutboxDocument>(
       this.#deliveries,
       'find due tasks',
-      "SELECT TOP @top * FROM c WHERE c.type = 'outbox' AND ((c.status = 'pending' AND c.availableAtMs <= @now) OR (c.status = 'leased' AND c.leasedUntilMs <= @now)) ORDER BY c.availableAtMs ASC",
-      [
-        { name: '@top', value: top },
-        { name: '@now', value: nowMs },
-      ],
+      `SELECT TOP @top * FROM c WHERE c.type = 'outbox' AND ${kindFilter(kind, parameters)} AND ((c.status = 'pending' AND c.availableAtMs <= @now) OR (c.status = 'leased' AND c.leasedUntilMs <= @now)) ORDER BY c.availableAtMs ASC`,
+      parameters,
     );
   }
 
@@ -620,6 +677,58 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
     // Finished tasks are removed, as in MemoryStore: the outbox holds only work still to do.
     await this.#deleteItem(this.#deliveries, found.id, found.registrationId, 'complete task');
     this.#partitionOf.delete(`o:${id}`);
+  }
+
+  /**
+   * One transactional batch of deletes per partition (up to 100 tasks each). Tasks this process
+   * wrote or claimed are found by their partition hint; the others by one parameterised query.
+   * An id already gone fails its whole batch with 404 (and Cosmos writes none of it): that group
+   * is then completed one task at a time, where a 404 is fine.
+   */
+  async completeMany(ids: readonly string[]): Promise<void> {
+    const wanted = [...new Set(ids)].filter(isTaskId);
+    if (wanted.length === 0) return;
+    const partitionOf = new Map<string, string>();
+    const unknown: string[] = [];
+    for (const id of wanted) {
+      const hinted = this.#partitionOf.get(`o:${id}`);
+      if (hinted === undefined) unknown.push(id);
+      else partitionOf.set(id, hinted);
+    }
+    for (let start = 0; start < unknown.length; start += FIND_MANY) {
+      const found = await this.#query<{ taskId: string; registrationId: string }>(
+        this.#deliveries,
+        'find tasks',
+        "SELECT c.taskId, c.registrationId FROM c WHERE c.type = 'outbox' AND ARRAY_CONTAINS(@ids, c.id)",
+        [{ name: '@ids', value: unknown.slice(start, start + FIND_MANY).map((id) => itemKey('o', id)) }],
+      );
+      for (const task of found) partitionOf.set(task.taskId, task.registrationId);
+    }
+    const byPartition = new Map<string, string[]>();
+    for (const [id, partition] of partitionOf) {
+      const group = byPartition.get(partition);
+      if (group) group.push(id);
+      else byPartition.set(partition, [id]);
+    }
+    const batches: Array<{ partition: string; ids: string[] }> = [];
+    for (const [partition, group] of byPartition) {
+      for (let start = 0; start < group.length; start += BATCH_MAX_OPERATIONS)
+        batches.push({ partition, ids: group.slice(start, start + BATCH_MAX_OPERATIONS) });
+    }
+    await this.#forEachLimited(batches, async ({ partition, ids: batch }) => {
+      const operations: OperationInput[] = batch.map((id) => ({
+        operationType: BulkOperationType.Delete,
+        id: itemKey('o', id),
+        partitionKey: partition,
+      }));
+      const results = await this.#runBatch(operations, partition, 'complete tasks');
+      if (firstFailure(results) !== undefined) {
+        await this.#forEachLimited(batch, (id) =>
+          this.#deleteItem(this.#deliveries, itemKey('o', id), partition, 'complete task'),
+        );
+      }
+      for (const id of batch) this.#partitionOf.delete(`o:${id}`);
+    });
   }
 
   async retry(id: string, error: string, availableAt: Date): Promise<OutboxStatus> {
@@ -648,8 +757,8 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   async listOutbox(options: ListOutboxOptions = {}): Promise<OutboxTask[]> {
     const top = Math.max(1, Math.min(Math.trunc(options.limit ?? 100) || 100, 1000));
-    const where = ["c.type = 'outbox'"];
     const parameters: SqlParameter[] = [{ name: '@top', value: top }];
+    const where = ["c.type = 'outbox'", kindFilter(options.kind ?? 'sync', parameters)];
     if (options.status !== undefined) {
       where.push('c.status = @status');
       parameters.push({ name: '@status', value: options.status });
@@ -794,7 +903,7 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
   }
 
   async #findTask(id: string): Promise<OutboxDocument | null> {
-    if (typeof id !== 'string' || id.length === 0 || id.length > 1000) return null;
+    if (!isTaskId(id)) return null;
     const itemId = itemKey('o', id);
     const hinted = this.#partitionOf.get(`o:${id}`);
     if (hinted !== undefined) return this.#read<OutboxDocument>(this.#deliveries, itemId, hinted, 'read task');
@@ -864,16 +973,28 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
       partitionKey: partition,
       resourceBody,
     }));
-    const response = await this.#try('write delivery batch', [], () => this.#deliveries.items.batch(input, partition));
-    if (!response.ok) throw new CosmosStoreError('Cosmos DB write delivery batch failed');
-    const failed = (response.value.result ?? []).find((r) => r.statusCode >= 400);
-    if (failed || (response.value.code !== undefined && response.value.code >= 400)) {
-      const statusCode = failed?.statusCode ?? response.value.code;
-      throw new CosmosStoreError(
-        `Cosmos DB write delivery batch failed (status ${statusCode})`,
-        statusCode === undefined ? {} : { statusCode },
-      );
+    const failed = firstFailure(await this.#runBatch(input, partition, 'write delivery batch'));
+    if (failed !== undefined) {
+      throw new CosmosStoreError(`Cosmos DB write delivery batch failed (status ${failed.status})`, {
+        statusCode: failed.status,
+      });
     }
+  }
+
+  /**
+   * One transactional batch in `partition`. A batch that fails is not thrown by the SDK: Cosmos
+   * answers 207 with the failing operation's status and 424 for every other one, and has written
+   * nothing. The statuses come back here; only transport failures and throttling past the retry
+   * budget throw.
+   */
+  async #runBatch(input: OperationInput[], partition: string, operation: string): Promise<OperationResponse[]> {
+    const response = await this.#try(operation, [], () => this.#deliveries.items.batch(input, partition));
+    if (!response.ok) throw new CosmosStoreError(`Cosmos DB ${operation} failed`);
+    const results = response.value.result ?? [];
+    const code = response.value.code;
+    if (code !== undefined && code >= 400 && !results.some((r) => r.statusCode >= 400))
+      return input.map(() => ({ statusCode: code, requestCharge: 0 }));
+    return results;
   }
 
   async #read<T>(
@@ -950,6 +1071,28 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#lastSeq = Math.max(Date.now() * 1000, this.#lastSeq + 1);
     return this.#lastSeq;
   }
+}
+
+/** Unknown task ids looked up by one query, this many at a time. */
+const FIND_MANY = 500;
+
+const isTaskId = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= 1000;
+
+/** The outbox filter for one kind of task: a task written before kinds existed is a sync task. */
+function kindFilter(kind: OutboxTaskKind, parameters: SqlParameter[]): string {
+  parameters.push({ name: '@kind', value: kind });
+  return kind === 'sync' ? '(c.kind = @kind OR NOT IS_DEFINED(c.kind))' : 'c.kind = @kind';
+}
+
+/** The operation that failed a batch: the first status >= 400 other than 424 (failed dependency). */
+function firstFailure(results: readonly OperationResponse[]): { index: number; status: number } | undefined {
+  let dependent: { index: number; status: number } | undefined;
+  for (const [index, result] of results.entries()) {
+    if (result.statusCode < 400) continue;
+    if (result.statusCode !== 424) return { index, status: result.statusCode };
+    dependent ??= { index, status: result.statusCode };
+  }
+  return dependent;
 }
 
 /** Cosmos TTLs are whole seconds, at least one. */

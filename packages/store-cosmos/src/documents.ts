@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
-import type {
-  ApiKeyRecord,
-  DeliveryRecord,
-  NewOutboxTask,
-  OutboxStatus,
-  OutboxTask,
-  RegistrationCounters,
-  SecretBox,
-  WebhookRegistration,
+import {
+  type ApiKeyRecord,
+  type DeliveryRecord,
+  decodePublishedEvent,
+  encodePublishedEvent,
+  type NewOutboxTask,
+  type OutboxStatus,
+  type OutboxTask,
+  type OutboxTaskKind,
+  type RegistrationCounters,
+  type SecretBox,
+  type WebhookRegistration,
 } from '@webhooks/core';
 
 /** Registration ids we issue and accept: anything else is "not found" before any request is made. */
@@ -159,7 +162,7 @@ export interface ClaimDocument extends SystemProperties {
 /** The claim item's id for a dedupe key. */
 export const claimItemId = (key: string): string => `c.${sha256(key)}`;
 
-/** A sync task in the outbox, in its delivery's partition so both are written in one batch. */
+/** An outbox task, in its delivery's partition so both are written in one batch. */
 export interface OutboxDocument extends SystemProperties {
   id: string;
   type: 'outbox';
@@ -168,7 +171,11 @@ export interface OutboxDocument extends SystemProperties {
   tenantId: string;
   integrationId: string;
   messageId: string;
+  /** Absent on tasks written before task kinds, which were all sync tasks. */
+  kind?: OutboxTaskKind;
   task: NewOutboxTask['task'];
+  /** A publish task's event as JSON text (`encodePublishedEvent`), so its dates survive the trip. */
+  event?: string;
   status: OutboxStatus;
   attempts: number;
   maxAttempts: number;
@@ -324,6 +331,7 @@ export function toOutboxDocument(task: NewOutboxTask, registrationId: string, cr
     tenantId: task.task.tenantId,
     integrationId: task.task.integrationId,
     messageId: task.messageId,
+    kind: task.kind ?? 'sync',
     task: structuredClone(task.task),
     status: task.leasedUntil ? 'leased' : 'pending',
     attempts: 0,
@@ -332,6 +340,8 @@ export function toOutboxDocument(task: NewOutboxTask, registrationId: string, cr
     createdAtMs: createdAt.getTime(),
   };
   if (task.leasedUntil) doc.leasedUntilMs = task.leasedUntil.getTime();
+  // The event travels with, and only with, a publish task.
+  if (doc.kind === 'publish' && task.event !== undefined) doc.event = encodePublishedEvent(task.event);
   return doc;
 }
 
@@ -339,6 +349,7 @@ export function fromOutboxDocument(doc: OutboxDocument): OutboxTask {
   const task: OutboxTask = {
     id: doc.taskId,
     messageId: doc.messageId,
+    kind: doc.kind ?? 'sync',
     task: doc.task,
     availableAt: new Date(doc.availableAtMs),
     maxAttempts: doc.maxAttempts,
@@ -348,6 +359,7 @@ export function fromOutboxDocument(doc: OutboxDocument): OutboxTask {
   };
   if (doc.leasedUntilMs !== undefined) task.leasedUntil = new Date(doc.leasedUntilMs);
   if (doc.lastError !== undefined) task.lastError = doc.lastError;
+  if (task.kind === 'publish' && doc.event !== undefined) task.event = decodePublishedEvent(doc.event);
   return task;
 }
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';
 import { createHttpServer } from '@vercel/cosmosdb-server';
 
@@ -19,6 +21,20 @@ export interface LoggedRequest {
   text?: string;
 }
 
+export interface LocalCosmosOptions {
+  /**
+   * Make transactional batches all-or-nothing, as Cosmos DB does. @vercel/cosmosdb-server 1.0.1 is
+   * not: it runs a batch's operations in order and stops at the first failure, answering 424 for
+   * the rest, but it keeps what the operations before the failure wrote, and answers HTTP 200 with
+   * their real statuses (201, 200, 204). Cosmos DB writes nothing, answers 207, and gives every
+   * operation but the failed one 424. With this option, the wrapper snapshots the container's items
+   * before the batch's first operation and puts them back when one fails (all in the same
+   * synchronous step, so no other request sees the partial batch), and rewrites the answer to
+   * Cosmos DB's. It patches the server's internal modules (see `installAtomicBatches`).
+   */
+  atomicBatches?: boolean;
+}
+
 /**
  * @vercel/cosmosdb-server in this process, behind a thin wrapper that logs every request (to prove
  * point reads and count round trips) and can answer 429 with `x-ms-retry-after-ms` on demand.
@@ -33,7 +49,8 @@ export interface LocalCosmos {
   close(): Promise<void>;
 }
 
-export async function startLocalCosmos(): Promise<LocalCosmos> {
+export async function startLocalCosmos(options: LocalCosmosOptions = {}): Promise<LocalCosmos> {
+  const atomic = options.atomicBatches === true ? installAtomicBatches() : undefined;
   // The server builds its account when it starts listening, so we wrap its own request listener
   // instead of putting a second server in front of it.
   const server: Server = createHttpServer();
@@ -64,6 +81,7 @@ export async function startLocalCosmos(): Promise<LocalCosmos> {
       req.headers['x-ms-cosmos-is-batch-request'] === 'True' || req.headers['x-ms-cosmos-is-batch-request'] === 'true';
     const plan = String(req.headers['x-ms-cosmos-is-query-plan-request'] ?? '').toLowerCase() === 'true';
     const entry: LoggedRequest = { method: req.method ?? 'GET', path, query, batch, plan };
+    if (atomic && batch && isTrue(req.headers['x-ms-cosmos-batch-atomic'])) atomic.adopt(req, res);
     const partitionKey = req.headers['x-ms-documentdb-partitionkey'];
     if (typeof partitionKey === 'string') entry.partitionKey = partitionKey;
     requests.push(entry);
@@ -115,4 +133,113 @@ export async function startLocalCosmos(): Promise<LocalCosmos> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+const isTrue = (header: string | string[] | undefined): boolean =>
+  (Array.isArray(header) ? header : [header]).some((value) => value?.toLowerCase() === 'true');
+
+/** The parts of the server's internals the atomic-batch shim touches (lib/account/items.js). */
+interface EmulatorItems {
+  _data: Map<unknown, unknown>;
+  _index: Map<unknown, unknown>;
+}
+interface EmulatorCollection {
+  documents: EmulatorItems;
+}
+type EmulatorOperation = (collection: EmulatorCollection, input: unknown) => { statusCode: number };
+type EmulatorOperations = Record<
+  'createOperation' | 'upsertOperation' | 'replaceOperation' | 'deleteOperation',
+  EmulatorOperation
+>;
+interface EmulatorJson {
+  default: (req: IncomingMessage) => Promise<unknown>;
+}
+
+interface AtomicBatches {
+  /** Makes this request's batch all-or-nothing and its answer Cosmos DB's. */
+  adopt(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** One batch in flight: the items as they were before its first write. */
+interface BatchState {
+  snapshot?: { items: EmulatorItems; data: Map<unknown, unknown>; index: Map<unknown, unknown> };
+}
+
+const ATOMIC = Symbol.for('@webhooks/store-cosmos/test-support/atomic-batches');
+
+/**
+ * Patches, once per process, the two internal modules of @vercel/cosmosdb-server 1.0.1 that its
+ * batch handler (lib/handler/batch-documents.js) looks up at call time: `json.default`, which
+ * parses the body (here it also tags each operation of an adopted request), and the
+ * `*Operation` functions of `_document-operations`, which run one operation each (here the first
+ * write of a tagged batch snapshots the container, and a failure restores it). The batch handler
+ * runs all operations synchronously after reading the body, so nothing else runs in between.
+ */
+function installAtomicBatches(): AtomicBatches {
+  const shared = globalThis as { [ATOMIC]?: AtomicBatches };
+  const installed = shared[ATOMIC];
+  if (installed) return installed;
+  const require = createRequire(import.meta.url);
+  const lib = dirname(require.resolve('@vercel/cosmosdb-server'));
+  const json = require(join(lib, 'json.js')) as EmulatorJson;
+  const operations = require(join(lib, 'handler', '_document-operations.js')) as EmulatorOperations;
+  const adopted = new WeakSet<IncomingMessage>();
+  const batchOf = new WeakMap<object, BatchState>();
+
+  const parse = json.default;
+  json.default = async (req) => {
+    const body = await parse(req);
+    if (adopted.has(req) && Array.isArray(body)) {
+      const state: BatchState = {};
+      for (const input of body) if (typeof input === 'object' && input !== null) batchOf.set(input, state);
+    }
+    return body;
+  };
+  for (const name of ['createOperation', 'upsertOperation', 'replaceOperation', 'deleteOperation'] as const) {
+    const run = operations[name];
+    operations[name] = (collection, input) => {
+      const state = typeof input === 'object' && input !== null ? batchOf.get(input) : undefined;
+      if (!state) return run(collection, input);
+      const items = collection.documents;
+      state.snapshot ??= { items, data: new Map(items._data), index: new Map(items._index) };
+      const { snapshot } = state;
+      const restore = (): void => {
+        snapshot.items._data = new Map(snapshot.data);
+        snapshot.items._index = new Map(snapshot.index);
+      };
+      let result: { statusCode: number };
+      try {
+        result = run(collection, input);
+      } catch (error) {
+        restore();
+        throw error;
+      }
+      // The operations after a failed one are answered 424 without running: put back the earlier ones.
+      if (result.statusCode >= 400) restore();
+      return result;
+    };
+  }
+
+  const atomic: AtomicBatches = {
+    adopt(req, res) {
+      adopted.add(req);
+      const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+      res.end = ((chunk?: unknown) => {
+        if (typeof chunk !== 'string' || res.statusCode >= 400) return end(chunk);
+        const results = JSON.parse(chunk) as unknown;
+        if (!Array.isArray(results)) return end(chunk);
+        const statuses = results.map((r: { statusCode?: unknown }) => Number(r.statusCode));
+        if (!statuses.some((status) => status >= 400)) return end(chunk);
+        // Cosmos DB's answer to a failed batch: 207, the failed operation's status, 424 for the others.
+        res.statusCode = 207;
+        return end(
+          JSON.stringify(
+            results.map((r: object, i) => ((statuses[i] ?? 0) >= 400 ? r : { statusCode: 424, requestCharge: 0 })),
+          ),
+        );
+      }) as typeof res.end;
+    },
+  };
+  shared[ATOMIC] = atomic;
+  return atomic;
 }

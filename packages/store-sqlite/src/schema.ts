@@ -104,6 +104,20 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (state IN ('pending', 'committed'));
     `,
   },
+  {
+    version: 3,
+    name: 'outbox task kinds',
+    // 'sync' tasks go to the queue, 'publish' tasks (with their event as JSON) to Event Grid. Tasks
+    // written before this migration were all sync tasks.
+    sql: `
+      ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'sync' CHECK (kind IN ('sync', 'publish'));
+      ALTER TABLE outbox ADD COLUMN event TEXT;
+      DROP INDEX outbox_pending;
+      DROP INDEX outbox_leased;
+      CREATE INDEX outbox_pending ON outbox (kind, status, available_at);
+      CREATE INDEX outbox_leased ON outbox (kind, status, leased_until);
+    `,
+  },
 ];
 
 /**

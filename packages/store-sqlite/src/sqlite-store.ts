@@ -10,12 +10,17 @@ import {
   type DedupeCommit,
   type DeliveryRecord,
   type DeliveryStore,
+  decodePublishedEvent,
+  encodePublishedEvent,
+  type FreshAppend,
+  type FreshAppendResult,
   type ListOutboxOptions,
   type ListRegistrationsOptions,
   type NewOutboxTask,
   type OutboxStatus,
   type OutboxStore,
   type OutboxTask,
+  type OutboxTaskKind,
   type Page,
   type PreviousSecret,
   type RegistrationCounters,
@@ -108,6 +113,7 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
   #flushScheduled = false;
   readonly #createTx: (row: RegistrationRow) => void;
   readonly #deleteTx: (id: string) => void;
+  readonly #completeManyTx: (ids: readonly string[]) => void;
   #pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SqliteStoreOptions) {
@@ -141,14 +147,37 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#durable = options.synchronous !== 'normal';
 
     const sql = this.#sql;
+    const write = ({ delivery, tasks, commit }: PendingAppend): void => {
+      sql.insertDelivery.run(delivery);
+      if (delivery.outcome === 'rejected') {
+        sql.trimRejected.run({ registrationId: delivery.registration_id, keep: this.#keepRejected });
+      }
+      for (const task of tasks) sql.upsertTask.run(task);
+      for (const claim of commit) sql.commitClaim.run(claim);
+    };
+    // Nested in the group commit's transaction, so a SAVEPOINT: a conflict undoes this append only.
+    const freshTx = db.transaction((item: PendingAppend, fresh: FreshRow): FreshAppendResult => {
+      for (const claim of item.commit) {
+        if (sql.freshClaim.run({ ...claim, now: fresh.now }).changes !== 1) throw FRESH_CONFLICT;
+      }
+      const { commit: _claimed, ...rest } = item;
+      write({ ...rest, commit: [] });
+      const counted =
+        fresh.countSuccess && sql.countSuccess.run({ id: item.delivery.registration_id, at: fresh.now }).changes === 1;
+      return { status: 'stored', counted };
+    });
     this.#appendTx = db.transaction((batch: PendingAppend[]) => {
-      for (const { delivery, tasks, commit } of batch) {
-        sql.insertDelivery.run(delivery);
-        if (delivery.outcome === 'rejected') {
-          sql.trimRejected.run({ registrationId: delivery.registration_id, keep: this.#keepRejected });
+      for (const item of batch) {
+        if (!item.fresh) {
+          write(item);
+          continue;
         }
-        for (const task of tasks) sql.upsertTask.run(task);
-        for (const claim of commit) sql.commitClaim.run(claim);
+        try {
+          item.result = freshTx(item, item.fresh);
+        } catch (error) {
+          if (error !== FRESH_CONFLICT) throw error;
+          item.result = { status: 'conflict', counted: false };
+        }
       }
     }).immediate;
     this.#createTx = db.transaction((row: RegistrationRow) => {
@@ -160,6 +189,10 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
       sql.deleteCounters.run({ id });
       sql.deleteRegistration.run({ id });
     }).immediate;
+
+    this.#completeManyTx = db.transaction((ids: readonly string[]) => {
+      for (const id of ids) sql.completeTask.run({ id: String(id) });
+    });
 
     const interval = options.pruneIntervalMs ?? 3_600_000;
     if (interval > 0) {
@@ -293,6 +326,28 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
   }
 
   async append(record: DeliveryRecord, tasks: NewOutboxTask[] = [], commit?: DedupeCommit): Promise<void> {
+    await this.#enqueueAppend(record, tasks, commit, undefined);
+  }
+
+  /**
+   * The one-write receive: in the same transaction (and group commit) as the delivery and its
+   * tasks, creates its claims committed, unless one is held and unexpired (then nothing is
+   * written: 'conflict'), and counts the success.
+   */
+  async appendFresh(record: DeliveryRecord, tasks: NewOutboxTask[], fresh: FreshAppend): Promise<FreshAppendResult> {
+    const result = await this.#enqueueAppend(record, tasks, fresh.commit, {
+      now: time(fresh.now),
+      countSuccess: fresh.countSuccess === true,
+    });
+    return result ?? { status: 'conflict', counted: false };
+  }
+
+  #enqueueAppend(
+    record: DeliveryRecord,
+    tasks: NewOutboxTask[],
+    commit: DedupeCommit | undefined,
+    fresh: FreshRow | undefined,
+  ): Promise<FreshAppendResult | undefined> {
     if (!isOurId(record.registrationId) || !isOurId(record.id)) {
       throw new WebhookError(
         'invalid_request',
@@ -307,8 +362,10 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     const claimRows = commit ? commitRows(record.registrationId, commit) : [];
     // Appends that arrive while a commit is being written share the next one (group commit): a busy
     // receiver pays one commit, and in 'full' mode one fsync, per batch rather than per delivery.
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ delivery, tasks: taskRows, commit: claimRows, resolve, reject });
+    return new Promise<FreshAppendResult | undefined>((resolve, reject) => {
+      const item: PendingAppend = { delivery, tasks: taskRows, commit: claimRows, resolve, reject };
+      if (fresh) item.fresh = fresh;
+      this.#pending.push(item);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -323,7 +380,7 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     if (batch.length === 0) return;
     try {
       this.#sync(() => this.#appendTx(batch));
-      for (const item of batch) item.resolve();
+      for (const item of batch) item.resolve(item.result);
       return;
     } catch (error) {
       if (batch.length === 1) {
@@ -334,8 +391,9 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     // One bad record must not fail its neighbours: write each alone, so only it is refused.
     for (const item of batch) {
       try {
+        delete item.result;
         this.#sync(() => this.#appendTx([item]));
-        item.resolve();
+        item.resolve(item.result);
       } catch (error) {
         item.reject(error);
       }
@@ -370,11 +428,12 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   // ---------------------------------------------------------------- OutboxStore
 
-  async claimDue(now: Date, limit: number, leaseMs: number): Promise<OutboxTask[]> {
+  async claimDue(now: Date, limit: number, leaseMs: number, kind: OutboxTaskKind = 'sync'): Promise<OutboxTask[]> {
     if (!(limit > 0)) return [];
     const at = time(now);
     // One UPDATE ... RETURNING: the choice of tasks and their lease are one atomic step.
     const rows = this.#sql.claimDue.all({
+      kind: kind === 'publish' ? 'publish' : 'sync',
       now: at,
       leasedUntil: at + leaseMs,
       limit: Number.isFinite(limit) ? Math.floor(limit) : -1,
@@ -385,6 +444,10 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
   async complete(id: string): Promise<void> {
     // Finished tasks are dropped, as in the in-memory store: the table holds only work still to do.
     this.#sql.completeTask.run({ id });
+  }
+
+  async completeMany(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) this.#completeManyTx(ids);
   }
 
   async retry(id: string, error: string, availableAt: Date): Promise<OutboxStatus> {
@@ -400,6 +463,7 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
       tenantId: options.tenantId ?? null,
       integrationId: options.integrationId ?? null,
       status: options.status ?? null,
+      kind: options.kind === 'publish' ? 'publish' : 'sync',
       limit: Number.isFinite(limit) ? Math.floor(limit) : -1,
     });
     return rows.map(decodeTask);
@@ -553,9 +617,21 @@ interface PendingAppend {
   tasks: TaskRowInput[];
   /** Claims the append commits. */
   commit: ClaimRow[];
-  resolve(): void;
+  /** Present for appendFresh: its claims must be free, and it may count the success. */
+  fresh?: FreshRow;
+  /** What appendFresh answers, set by the transaction. */
+  result?: FreshAppendResult;
+  resolve(result?: FreshAppendResult): void;
   reject(error: unknown): void;
 }
+
+interface FreshRow {
+  now: number;
+  countSuccess: boolean;
+}
+
+/** Thrown inside appendFresh's savepoint to undo it when a claim is held. */
+const FRESH_CONFLICT = Symbol('fresh append conflict');
 
 interface RegistrationRow {
   id: string;
@@ -607,7 +683,9 @@ interface TaskRow {
   seq: number;
   id: string;
   message_id: string;
+  kind: OutboxTaskKind;
   task: string;
+  event: string | null;
   status: OutboxStatus;
   attempts: number;
   max_attempts: number;
@@ -627,7 +705,7 @@ interface ApiKeyRow {
 }
 
 const TASK_COLUMNS =
-  'rowid AS seq, id, message_id, task, status, attempts, max_attempts, available_at, leased_until, created_at, last_error';
+  'rowid AS seq, id, message_id, kind, task, event, status, attempts, max_attempts, available_at, leased_until, created_at, last_error';
 
 /** Every statement, prepared once per connection. Values are always bound, never spliced into SQL text. */
 function prepareStatements(db: Database.Database) {
@@ -701,6 +779,12 @@ function prepareStatements(db: Database.Database) {
        VALUES (@registrationId, @key, @expiresAt, 'committed')
        ON CONFLICT (registration_id, key) DO UPDATE SET expires_at = excluded.expires_at, state = 'committed'`,
     ),
+    freshClaim: db.prepare<ClaimRow & { now: number }>(
+      `INSERT INTO dedupe_claims (registration_id, key, expires_at, state)
+       VALUES (@registrationId, @key, @expiresAt, 'committed')
+       ON CONFLICT (registration_id, key) DO UPDATE SET expires_at = excluded.expires_at, state = 'committed'
+       WHERE dedupe_claims.expires_at <= @now`,
+    ),
     release: db.prepare<{ registrationId: string; key: string }>(
       'DELETE FROM dedupe_claims WHERE registration_id = @registrationId AND key = @key',
     ),
@@ -730,21 +814,22 @@ function prepareStatements(db: Database.Database) {
     ),
 
     upsertTask: db.prepare<TaskRowInput>(
-      `INSERT INTO outbox (id, message_id, tenant_id, integration_id, task, status, attempts, max_attempts, available_at,
-         leased_until, created_at, last_error)
-       VALUES (@id, @message_id, @tenant_id, @integration_id, @task, @status, 0, @max_attempts, @available_at,
-         @leased_until, @created_at, NULL)
+      `INSERT INTO outbox (id, message_id, tenant_id, integration_id, kind, task, event, status, attempts, max_attempts,
+         available_at, leased_until, created_at, last_error)
+       VALUES (@id, @message_id, @tenant_id, @integration_id, @kind, @task, @event, @status, 0, @max_attempts,
+         @available_at, @leased_until, @created_at, NULL)
        ON CONFLICT (id) DO UPDATE SET message_id = excluded.message_id, tenant_id = excluded.tenant_id,
-         integration_id = excluded.integration_id, task = excluded.task, status = excluded.status, attempts = 0,
+         integration_id = excluded.integration_id, kind = excluded.kind, task = excluded.task, event = excluded.event,
+         status = excluded.status, attempts = 0,
          max_attempts = excluded.max_attempts, available_at = excluded.available_at, leased_until = excluded.leased_until,
          created_at = excluded.created_at, last_error = NULL`,
     ),
-    claimDue: db.prepare<{ now: number; leasedUntil: number; limit: number }, TaskRow>(
+    claimDue: db.prepare<{ now: number; leasedUntil: number; limit: number; kind: OutboxTaskKind }, TaskRow>(
       `UPDATE outbox SET status = 'leased', leased_until = @leasedUntil
        WHERE rowid IN (
          SELECT rowid FROM outbox
-         WHERE (status = 'pending' AND available_at <= @now)
-            OR (status = 'leased' AND (leased_until IS NULL OR leased_until <= @now))
+         WHERE kind = @kind AND ((status = 'pending' AND available_at <= @now)
+            OR (status = 'leased' AND (leased_until IS NULL OR leased_until <= @now)))
          ORDER BY available_at, rowid
          LIMIT @limit)
        RETURNING ${TASK_COLUMNS}`,
@@ -758,11 +843,11 @@ function prepareStatements(db: Database.Database) {
     ),
     taskStatus: db.prepare<Id, { status: OutboxStatus }>('SELECT status FROM outbox WHERE id = @id'),
     listOutbox: db.prepare<
-      { tenantId: string | null; integrationId: string | null; status: string | null; limit: number },
+      { tenantId: string | null; integrationId: string | null; status: string | null; kind: string; limit: number },
       TaskRow
     >(
       `SELECT ${TASK_COLUMNS} FROM outbox
-       WHERE (@tenantId IS NULL OR tenant_id = @tenantId)
+       WHERE kind = @kind AND (@tenantId IS NULL OR tenant_id = @tenantId)
          AND (@integrationId IS NULL OR integration_id = @integrationId)
          AND (@status IS NULL OR status = @status)
        ORDER BY rowid
@@ -859,7 +944,9 @@ function taskRow(task: NewOutboxTask, createdAt: Date) {
     message_id: task.messageId,
     tenant_id: task.task.tenantId,
     integration_id: task.task.integrationId,
+    kind: task.kind ?? 'sync',
     task: JSON.stringify(task.task),
+    event: task.kind === 'publish' && task.event ? encodePublishedEvent(task.event) : null,
     status: task.leasedUntil ? 'leased' : 'pending',
     max_attempts: task.maxAttempts,
     available_at: time(task.availableAt),
@@ -872,6 +959,7 @@ function decodeTask(row: TaskRow): OutboxTask {
   const task: OutboxTask = {
     id: row.id,
     messageId: row.message_id,
+    kind: row.kind,
     task: JSON.parse(row.task) as SyncTask,
     availableAt: new Date(row.available_at),
     maxAttempts: row.max_attempts,
@@ -881,6 +969,7 @@ function decodeTask(row: TaskRow): OutboxTask {
   };
   if (row.leased_until !== null) task.leasedUntil = new Date(row.leased_until);
   if (row.last_error !== null) task.lastError = row.last_error;
+  if (row.event !== null) task.event = decodePublishedEvent(row.event);
   return task;
 }
 

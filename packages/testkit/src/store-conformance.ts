@@ -6,6 +6,7 @@ import type {
   DeliveryStore,
   NewOutboxTask,
   OutboxStore,
+  PublishedEvent,
   RegistrationStore,
   SyncTask,
   WebhookRegistration,
@@ -653,6 +654,130 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
         expect([...got!.body]).toEqual([1, 2, 3]);
         expect(got!.headers.added).toBeUndefined();
       });
+
+      describe('appendFresh (optional: the one-write receive)', () => {
+        const fresh = (
+          keys: string[],
+          now = T0,
+          countSuccess = true,
+        ): { commit: { keys: string[]; expiresAt: Date }; now: Date; countSuccess: boolean } => ({
+          commit: { keys, expiresAt: new Date(now + WEEK) },
+          now: at(now),
+          countSuccess,
+        });
+        const appendFresh = (ctx: { skip: (note?: string) => never }): NonNullable<DeliveryStore['appendFresh']> => {
+          const method = store().appendFresh;
+          if (typeof method !== 'function') return ctx.skip('the store has no appendFresh');
+          return method.bind(store());
+        };
+
+        it('stores the delivery, its tasks and committed claims, and counts the success', async (ctx) => {
+          const write = appendFresh(ctx);
+          await store().create(registration({ id: 'wh_1' }));
+          const record = delivery({ id: 'dlv_f1', registrationId: 'wh_1', dedupeKeys: ['id:f1', 'id:f2'] });
+          const tasks = options.outbox === false ? [] : [outboxTask({ id: 'task_f1', availableAt: new Date(T0) })];
+          const result = await write(record, tasks, fresh(['id:f1', 'id:f2'], T0 + 5));
+          expect(result.status).toBe('stored');
+          expect(await store().getDelivery('dlv_f1')).toMatchObject({ id: 'dlv_f1', dedupeKeys: ['id:f1', 'id:f2'] });
+          for (const key of ['id:f1', 'id:f2'])
+            expect(await store().claimDedupeKey('wh_1', key, 60_000, at(T0 + WEEK - 1)), key).toBe('duplicate');
+          if (options.outbox !== false) expect((await outbox().listOutbox()).map((t) => t.id)).toEqual(['task_f1']);
+          const counters = await store().getCounters('wh_1');
+          if (result.counted) {
+            expect(counters).toMatchObject({ processedEventCount: 1, failureCount: 0 });
+            expect(counters.lastEventAt).toEqual(new Date(T0 + 5));
+          } else {
+            expect(counters.processedEventCount).toBe(0);
+          }
+        });
+
+        it('countSuccess false counts nothing', async (ctx) => {
+          const write = appendFresh(ctx);
+          await store().create(registration({ id: 'wh_1' }));
+          const result = await write(
+            delivery({ id: 'dlv_nc', registrationId: 'wh_1' }),
+            [],
+            fresh(['id:nc'], T0, false),
+          );
+          expect(result).toEqual({ status: 'stored', counted: false });
+          expect((await store().getCounters('wh_1')).processedEventCount).toBe(0);
+        });
+
+        it('a key already pending or committed: conflict, and nothing at all is written', async (ctx) => {
+          const write = appendFresh(ctx);
+          await store().create(registration({ id: 'wh_1' }));
+          expect(await store().claimDedupeKey('wh_1', 'id:held', 60_000, at(T0))).toBe('claimed');
+          await store().append(delivery({ id: 'dlv_done', registrationId: 'wh_1', dedupeKeys: ['id:done'] }), [], {
+            keys: ['id:done'],
+            expiresAt: new Date(T0 + WEEK),
+          });
+          for (const taken of ['id:held', 'id:done']) {
+            const id = `dlv_x_${taken.slice(3)}`;
+            const tasks = options.outbox === false ? [] : [outboxTask({ id: `task_${id}`, availableAt: new Date(T0) })];
+            const result = await write(
+              delivery({ id, registrationId: 'wh_1', dedupeKeys: ['id:free', taken] }),
+              tasks,
+              fresh(['id:free', taken], T0 + 1),
+            );
+            expect(result.status, taken).toBe('conflict');
+            expect(await store().getDelivery(id)).toBeNull();
+          }
+          // The other key of the refused deliveries was not claimed either.
+          expect(await store().claimDedupeKey('wh_1', 'id:free', 60_000, at(T0 + 2))).toBe('claimed');
+          expect(await store().claimDedupeKey('wh_1', 'id:held', 60_000, at(T0 + 2))).toBe('in_progress');
+          expect(await store().claimDedupeKey('wh_1', 'id:done', 60_000, at(T0 + 2))).toBe('duplicate');
+          expect((await store().getCounters('wh_1')).processedEventCount).toBe(0);
+          if (options.outbox !== false) expect(await outbox().listOutbox()).toEqual([]);
+        });
+
+        it('other registrations and other keys are independent', async (ctx) => {
+          const write = appendFresh(ctx);
+          await write(delivery({ id: 'dlv_i1', registrationId: 'wh_1' }), [], fresh(['id:same']));
+          const other = await write(delivery({ id: 'dlv_i2', registrationId: 'wh_2' }), [], fresh(['id:same']));
+          expect(other.status).toBe('stored');
+          const injection = await write(
+            delivery({ id: 'dlv_i3', registrationId: 'wh_1' }),
+            [],
+            fresh(["id:' OR 1=1 --", 'id:{"$ne":null}']),
+          );
+          expect(injection.status).toBe('stored');
+        });
+
+        it.skipIf(options.expiry === false)(
+          'a claim whose lease ran out is taken over, or refused as a conflict with nothing written',
+          async (ctx) => {
+            const write = appendFresh(ctx);
+            expect(await store().claimDedupeKey('wh_1', 'id:lapsed', 1000, at(T0))).toBe('claimed');
+            const result = await write(
+              delivery({ id: 'dlv_lapsed', registrationId: 'wh_1', dedupeKeys: ['id:lapsed'] }),
+              [],
+              fresh(['id:lapsed'], T0 + 1000),
+            );
+            if (result.status === 'stored') {
+              expect(await store().getDelivery('dlv_lapsed')).not.toBeNull();
+              expect(await store().claimDedupeKey('wh_1', 'id:lapsed', 1000, at(T0 + 2000))).toBe('duplicate');
+            } else {
+              expect(await store().getDelivery('dlv_lapsed')).toBeNull();
+              expect(await store().claimDedupeKey('wh_1', 'id:lapsed', 1000, at(T0 + 2000))).toBe('claimed');
+            }
+          },
+        );
+
+        it('50 concurrent fresh appends of one key: exactly one stored', { timeout: slow }, async (ctx) => {
+          const write = appendFresh(ctx);
+          await store().create(registration({ id: 'wh_1' }));
+          const results = await Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              write(delivery({ id: `dlv_race_${i}`, registrationId: 'wh_1' }), [], fresh(['id:race'])),
+            ),
+          );
+          expect(results.filter((r) => r.status === 'stored')).toHaveLength(1);
+          expect(results.filter((r) => r.status === 'conflict')).toHaveLength(49);
+          const stored = await Promise.all(results.map((_, i) => store().getDelivery(`dlv_race_${i}`)));
+          expect(stored.filter((d) => d !== null)).toHaveLength(1);
+          if (results.some((r) => r.counted)) expect((await store().getCounters('wh_1')).processedEventCount).toBe(1);
+        });
+      });
     });
 
     describe.skipIf(options.outbox === false)('OutboxStore', () => {
@@ -807,6 +932,43 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
         expect(await outbox().retry('task_s1', 'boom', new Date(T0))).toBe('dead');
         expect(await outbox().outboxStats(at(T0 + 10_000))).toEqual({ pending: 2, dead: 1, oldestPendingAgeMs: 9000 });
       });
+      it('publish tasks are their own kind: listed, claimed and counted apart from sync tasks', async () => {
+        const event = publishedEvent('msg-task_p');
+        await store().append(delivery({ id: 'dlv_p', registrationId: 'wh_1' }), [
+          outboxTask({ id: 'task_s', availableAt: new Date(T0) }),
+          { ...outboxTask({ id: 'task_p', availableAt: new Date(T0) }), kind: 'publish', event },
+        ]);
+        expect((await outbox().listOutbox()).map((t) => [t.id, t.kind])).toEqual([['task_s', 'sync']]);
+        expect((await outbox().listOutbox({ kind: 'sync' })).map((t) => t.id)).toEqual(['task_s']);
+        const [listed] = await outbox().listOutbox({ kind: 'publish' });
+        expect(listed).toMatchObject({ id: 'task_p', kind: 'publish', status: 'pending' });
+        expect(listed?.event).toEqual(event);
+        expect(listed?.event?.eventTime).toBeInstanceOf(Date);
+        expect(await outbox().outboxStats(at(T0))).toMatchObject({ pending: 2 });
+
+        const sync = await outbox().claimDue(at(T0), 10, 1000);
+        expect(sync.map((t) => [t.id, t.kind])).toEqual([['task_s', 'sync']]);
+        expect(sync[0]?.event).toBeUndefined();
+        const publish = await outbox().claimDue(at(T0), 10, 1000, 'publish');
+        expect(publish.map((t) => [t.id, t.kind])).toEqual([['task_p', 'publish']]);
+        expect(publish[0]?.event).toEqual(event);
+        expect(await outbox().claimDue(at(T0), 10, 1000, 'publish')).toEqual([]);
+        expect(await outbox().retry('task_p', 'event grid down', new Date(T0 + 5000))).toBe('pending');
+        expect((await outbox().claimDue(at(T0 + 5000), 10, 1000, 'publish')).map((t) => t.id)).toEqual(['task_p']);
+      });
+
+      it('completeMany (optional) completes every listed task and ignores unknown ids', async (ctx) => {
+        const completeMany = outbox().completeMany;
+        if (typeof completeMany !== 'function') return ctx.skip('the store has no completeMany');
+        await store().append(
+          delivery({ id: 'dlv_m', registrationId: 'wh_1' }),
+          Array.from({ length: 5 }, (_, i) => outboxTask({ id: `task_m${i}`, availableAt: new Date(T0) })),
+        );
+        await completeMany.call(outbox(), ['task_m0', 'task_m2', 'task_m4', 'task_unknown']);
+        await completeMany.call(outbox(), []);
+        expect((await outbox().listOutbox()).map((t) => t.id).sort()).toEqual(['task_m1', 'task_m3']);
+        expect((await outbox().claimDue(at(T0), 10, 1000)).map((t) => t.id).sort()).toEqual(['task_m1', 'task_m3']);
+      });
     });
 
     describe.skipIf(options.apiKeys === false)('ApiKeyStore', () => {
@@ -941,6 +1103,29 @@ function outboxTask(
 ): NewOutboxTask {
   const { task, ...rest } = overrides;
   return { messageId: `msg-${overrides.id}`, maxAttempts: 3, ...rest, task: syncTask(task) };
+}
+
+function publishedEvent(id: string): PublishedEvent {
+  const { webhookSecret: _secret, previousSecrets: _previous, ...webhook } = registration({ id: 'wh_1' });
+  return {
+    id,
+    eventType: 'webhook.received',
+    subject: '/github/webhooks/wh_1',
+    eventTime: new Date(T0),
+    data: {
+      webhook,
+      event: {
+        providerId: 'github',
+        eventType: 'opened',
+        entityType: 'issue',
+        entityId: `1234-${UNICODE}`,
+        data: { title: UNICODE, nested: { list: [1, 'two', null, true] } },
+        timestamp: new Date(T0 - 1000),
+        deliveryId: 'd-1',
+      },
+      syncTriggered: true,
+    },
+  };
 }
 
 function apiKey(overrides: Partial<ApiKeyRecord> & { id: string }): ApiKeyRecord {

@@ -6,12 +6,17 @@ import {
   type DedupeCommit,
   type DeliveryRecord,
   type DeliveryStore,
+  decodePublishedEvent,
+  encodePublishedEvent,
+  type FreshAppend,
+  type FreshAppendResult,
   type ListOutboxOptions,
   type ListRegistrationsOptions,
   type NewOutboxTask,
   type OutboxStatus,
   type OutboxStore,
   type OutboxTask,
+  type OutboxTaskKind,
   type Page,
   type RegistrationCounters,
   type RegistrationStore,
@@ -26,8 +31,6 @@ export interface MemoryStoreOptions {
   /** Deliveries of other outcomes kept per registration (the newest). */
   keepDeliveries?: number;
 }
-
-const claimId = (registrationId: string, key: string): string => `${registrationId}\u0000${key}`;
 
 /** A copy that shares nothing mutable with the original (cheaper than structuredClone on the hot path). */
 interface IdQueue {
@@ -56,6 +59,7 @@ function copyTask<T extends NewOutboxTask>(task: T): T {
     availableAt: new Date(task.availableAt.getTime()),
   };
   if (task.leasedUntil) copy.leasedUntil = new Date(task.leasedUntil.getTime());
+  if (task.event) copy.event = decodePublishedEvent(encodePublishedEvent(task.event));
   return copy;
 }
 
@@ -78,7 +82,9 @@ const zeroCounters = (): RegistrationCounters => ({
 export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStore, ApiKeyStore {
   readonly #registrations = new Map<string, WebhookRegistration>();
   readonly #counters = new Map<string, RegistrationCounters>();
-  readonly #claims = new Map<string, Claim>();
+  /** Dedupe claims by registration, then key. */
+  readonly #claims = new Map<string, Map<string, Claim>>();
+  #claimCount = 0;
   readonly #deliveries = new Map<string, DeliveryRecord>();
   /** Per registration: ids of rejected and of other deliveries, oldest first, from `head` on. */
   readonly #byRegistration = new Map<string, { rejected: IdQueue; other: IdQueue }>();
@@ -120,6 +126,8 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   async delete(id: string): Promise<void> {
     this.#registrations.delete(id);
     this.#counters.delete(id);
+    this.#claimCount -= this.#claims.get(id)?.size ?? 0;
+    this.#claims.delete(id);
     const index = this.#byRegistration.get(id);
     for (const deliveryId of [...(index?.rejected.ids ?? []), ...(index?.other.ids ?? [])])
       this.#deliveries.delete(deliveryId);
@@ -160,6 +168,10 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   }
 
   async recordOutcome(id: string, outcome: CounterOutcome, at: Date): Promise<void> {
+    this.#count(id, outcome, at);
+  }
+
+  #count(id: string, outcome: CounterOutcome, at: Date): void {
     const counters = this.#counters.get(id);
     if (!counters) return;
     if (outcome === 'success') {
@@ -181,21 +193,38 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   }
 
   async claimDedupeKey(registrationId: string, key: string, leaseMs: number, now: Date): Promise<ClaimResult> {
-    const id = claimId(registrationId, key);
-    const existing = this.#claims.get(id);
+    const existing = this.#claims.get(registrationId)?.get(key);
     if (existing !== undefined && existing.expiresAt > now.getTime())
       return existing.committed ? 'duplicate' : 'in_progress';
-    this.#claims.set(id, { expiresAt: now.getTime() + leaseMs, committed: false });
-    if (this.#claims.size >= this.#nextClaimSweep) this.#sweepClaims(now.getTime());
+    this.#setClaim(registrationId, key, { expiresAt: now.getTime() + leaseMs, committed: false }, now.getTime());
     return 'claimed';
   }
 
   async releaseDedupeKey(registrationId: string, key: string): Promise<void> {
-    this.#claims.delete(claimId(registrationId, key));
+    const claims = this.#claims.get(registrationId);
+    if (claims?.delete(key)) this.#claimCount--;
+  }
+
+  async appendFresh(record: DeliveryRecord, tasks: NewOutboxTask[], fresh: FreshAppend): Promise<FreshAppendResult> {
+    // No await: the check and the writes below happen as one step.
+    const now = fresh.now.getTime();
+    const claims = this.#claims.get(record.registrationId);
+    for (const key of fresh.commit.keys) {
+      const existing = claims?.get(key);
+      if (existing !== undefined && existing.expiresAt > now) return { status: 'conflict', counted: false };
+    }
+    this.#write(record, tasks, fresh.commit);
+    const counted = fresh.countSuccess === true && this.#counters.has(record.registrationId);
+    if (counted) this.#count(record.registrationId, 'success', fresh.now);
+    return { status: 'stored', counted };
   }
 
   async append(record: DeliveryRecord, tasks: NewOutboxTask[] = [], commit?: DedupeCommit): Promise<void> {
-    // No await below: the delivery, its tasks and its committed claims change together.
+    this.#write(record, tasks, commit);
+  }
+
+  #write(record: DeliveryRecord, tasks: NewOutboxTask[], commit: DedupeCommit | undefined): void {
+    // Synchronous: the delivery, its tasks and its committed claims change together.
     this.#deliveries.set(record.id, copyDelivery(record));
     let index = this.#byRegistration.get(record.registrationId);
     if (!index) {
@@ -215,6 +244,7 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     for (const task of tasks) {
       this.#outbox.set(task.id, {
         ...copyTask(task),
+        kind: task.kind ?? 'sync',
         status: task.leasedUntil ? 'leased' : 'pending',
         attempts: 0,
         createdAt: record.receivedAt,
@@ -223,7 +253,7 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     if (commit) {
       const expiresAt = commit.expiresAt.getTime();
       for (const key of commit.keys)
-        this.#claims.set(claimId(record.registrationId, key), { expiresAt, committed: true });
+        this.#setClaim(record.registrationId, key, { expiresAt, committed: true }, record.receivedAt.getTime());
     }
   }
 
@@ -251,10 +281,11 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     return newest;
   }
 
-  async claimDue(now: Date, limit: number, leaseMs: number): Promise<OutboxTask[]> {
+  async claimDue(now: Date, limit: number, leaseMs: number, kind: OutboxTaskKind = 'sync'): Promise<OutboxTask[]> {
     const due: OutboxTask[] = [];
     for (const task of this.#outbox.values()) {
       if (due.length >= limit) break;
+      if (task.kind !== kind) continue;
       const ready =
         (task.status === 'pending' && task.availableAt <= now) ||
         (task.status === 'leased' && (task.leasedUntil?.getTime() ?? 0) <= now.getTime());
@@ -269,6 +300,10 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   async complete(id: string): Promise<void> {
     // Finished tasks are dropped, so memory holds only the work still to do.
     this.#outbox.delete(id);
+  }
+
+  async completeMany(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.#outbox.delete(id);
   }
 
   async retry(id: string, error: string, availableAt: Date): Promise<OutboxStatus> {
@@ -288,6 +323,7 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     const found: OutboxTask[] = [];
     for (const task of this.#outbox.values()) {
       if (found.length >= limit) break;
+      if (task.kind !== (options.kind ?? 'sync')) continue;
       if (options.status !== undefined && task.status !== options.status) continue;
       if (options.tenantId !== undefined && task.task.tenantId !== options.tenantId) continue;
       if (options.integrationId !== undefined && task.task.integrationId !== options.integrationId) continue;
@@ -339,8 +375,24 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   /** Drops expired claims; runs when the map has doubled since the last sweep, so it stays amortised O(1). */
   #sweepClaims(now: number): void {
-    for (const [id, claim] of this.#claims) if (claim.expiresAt <= now) this.#claims.delete(id);
-    this.#nextClaimSweep = Math.max(100_000, this.#claims.size * 2);
+    for (const [registrationId, claims] of this.#claims) {
+      for (const [key, claim] of claims) if (claim.expiresAt <= now) claims.delete(key);
+      if (claims.size === 0) this.#claims.delete(registrationId);
+    }
+    this.#claimCount = 0;
+    for (const claims of this.#claims.values()) this.#claimCount += claims.size;
+    this.#nextClaimSweep = Math.max(100_000, this.#claimCount * 2);
+  }
+
+  #setClaim(registrationId: string, key: string, claim: Claim, now: number): void {
+    let claims = this.#claims.get(registrationId);
+    if (!claims) {
+      claims = new Map();
+      this.#claims.set(registrationId, claims);
+    }
+    const size = claims.size;
+    claims.set(key, claim);
+    if (claims.size > size && ++this.#claimCount >= this.#nextClaimSweep) this.#sweepClaims(now);
   }
 
   #nextEtag(): string {

@@ -1,0 +1,251 @@
+// How many store writes the receive path makes, the publish outbox, and the paths a store without
+// the one-write append (or with a claim already on a key) takes.
+import type { DeliveryStore, WebhookRegistration } from '@webhooks/core';
+import { signGitHub, signHubSpotV3 } from '@webhooks/verifiers';
+import { describe, expect, it } from 'vitest';
+import { OutboxDispatcher } from './dispatcher.js';
+import { MemoryStore } from './memory/memory-store.js';
+import { harness } from './test-support.js';
+
+const TENANT = 'tenant-1';
+
+/** Every method that changes something in a store. */
+const WRITES = new Set([
+  'create',
+  'update',
+  'delete',
+  'recordOutcome',
+  'claimDedupeKey',
+  'releaseDedupeKey',
+  'append',
+  'appendFresh',
+  'complete',
+  'completeMany',
+  'retry',
+]);
+
+/** The store, counting the calls of each write method. */
+function counting(store: MemoryStore, hide: string[] = []): { store: MemoryStore; writes: string[] } {
+  const writes: string[] = [];
+  const proxy = new Proxy(store, {
+    get(target, property) {
+      if (typeof property === 'string' && hide.includes(property)) return undefined;
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (typeof property === 'string' && WRITES.has(property)) writes.push(property);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, writes };
+}
+
+function issueDelivery(registration: WebhookRegistration, n: number, deliveryId = crypto.randomUUID()) {
+  const body = JSON.stringify({ action: 'opened', issue: { id: 1000 + n, number: n, title: `issue ${n}` } });
+  return {
+    headers: {
+      ...signGitHub({ body, secret: registration.webhookSecret, deliveryId, event: 'issues' }),
+      'content-type': 'application/json',
+    },
+    body,
+  };
+}
+
+async function activeGitHub(h: ReturnType<typeof harness>): Promise<WebhookRegistration> {
+  const { registration } = await h.service.registerWebhook(TENANT, 'github', 'conn-1', ['issue.*']);
+  // The first verified delivery activates the registration (one update); measure after it.
+  const first = issueDelivery(registration, 0);
+  await h.service.processWebhookEvent(registration.id, first.headers, first.body);
+  await h.service.settle();
+  return registration;
+}
+
+describe('store writes per receive', () => {
+  it('embedded queue (no queue, no publisher): one write, the delivery, its task, its claim and its count together', async () => {
+    const counted = counting(new MemoryStore());
+    const noQueue = harness({
+      registrations: counted.store,
+      deliveries: counted.store,
+      outbox: counted.store,
+      queue: undefined,
+      publisher: undefined,
+    });
+    const registration = await activeGitHub(noQueue);
+    counted.writes.length = 0;
+    const delivery = issueDelivery(registration, 1);
+    const result = await noQueue.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    await noQueue.service.settle();
+    expect(result).toMatchObject({ status: 200, duplicate: false });
+    expect(counted.writes).toEqual(['appendFresh']);
+    expect((await counted.store.getCounters(registration.id)).processedEventCount).toBe(2);
+    expect(await counted.store.listOutbox()).toHaveLength(2);
+  });
+
+  it('with a queue: one write on the answer path; completions of many deliveries share one more', async () => {
+    const counted = counting(new MemoryStore());
+    const h = harness({
+      registrations: counted.store,
+      deliveries: counted.store,
+      outbox: counted.store,
+      publisher: undefined,
+    });
+    const registration = await activeGitHub(h);
+    counted.writes.length = 0;
+    const deliveries = Array.from({ length: 20 }, (_, i) => issueDelivery(registration, i + 1));
+    const results = await Promise.all(
+      deliveries.map((d) => h.service.processWebhookEvent(registration.id, d.headers, d.body)),
+    );
+    expect(results.every((r) => r.status === 200 && r.syncTriggered)).toBe(true);
+    expect(counted.writes.filter((w) => w === 'appendFresh')).toHaveLength(20);
+    expect(counted.writes.filter((w) => w !== 'appendFresh')).toEqual([]);
+    await h.service.settle();
+    expect(counted.writes.filter((w) => w !== 'appendFresh')).toEqual(['completeMany']);
+    expect(h.queue.messages).toHaveLength(21);
+    expect(await counted.store.listOutbox()).toEqual([]);
+  });
+
+  it('a store without appendFresh takes the two-phase way: claim, then append', async () => {
+    const counted = counting(new MemoryStore(), ['appendFresh']);
+    const h = harness({
+      registrations: counted.store,
+      deliveries: counted.store,
+      outbox: counted.store,
+      queue: undefined,
+      publisher: undefined,
+    });
+    const registration = await activeGitHub(h);
+    counted.writes.length = 0;
+    const delivery = issueDelivery(registration, 1);
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 200,
+      duplicate: false,
+    });
+    expect(counted.writes).toEqual(['claimDedupeKey', 'append', 'recordOutcome']);
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 200,
+      duplicate: true,
+    });
+    expect(await counted.store.listOutbox()).toHaveLength(2);
+  });
+
+  it('50 concurrent copies of one delivery: one stored and one task, on both paths', async () => {
+    for (const hide of [[], ['appendFresh']]) {
+      const counted = counting(new MemoryStore(), hide);
+      const h = harness({ registrations: counted.store, deliveries: counted.store, outbox: counted.store });
+      const registration = await activeGitHub(h);
+      const delivery = issueDelivery(registration, 1);
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body),
+        ),
+      );
+      const accepted = results.filter((r) => r.status === 200 && r.duplicate === false);
+      expect(accepted, `hide ${hide.join()}`).toHaveLength(1);
+      // The others saw the committed claim (duplicate) or, on the two-phase path, a claim in flight.
+      expect(results.every((r) => r.status === 200 || (r.status === 503 && r.code === 'in_progress'))).toBe(true);
+      expect(h.queue.messages.filter((m) => m.task.entityId === '1001')).toHaveLength(1);
+    }
+  });
+
+  it('a key another request holds pending: the one write refuses, and the answer is 503 in_progress', async () => {
+    const h = harness();
+    const registration = await activeGitHub(h);
+    const deliveryId = crypto.randomUUID();
+    expect(await h.store.claimDedupeKey(registration.id, `id:${deliveryId}`, 60_000, new Date(h.clock.now()))).toBe(
+      'claimed',
+    );
+    const delivery = issueDelivery(registration, 1, deliveryId);
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 503,
+      code: 'in_progress',
+    });
+    h.clock.advance(60_000);
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 200,
+      duplicate: false,
+    });
+  });
+});
+
+describe('an event repeated inside one delivery', () => {
+  it('counts once: the batch is accepted (not 503 in_progress), with one task for the repeated event', async () => {
+    const h = harness();
+    const secret = 'hubspot-client-secret';
+    const { registration } = await h.service.registerWebhook(TENANT, 'hubspot', 'conn-1', ['*'], {
+      webhookSecret: secret,
+    });
+    const item = (eventId: number, objectId: number) => ({
+      eventId,
+      subscriptionId: 1,
+      portalId: 62515,
+      occurredAt: h.clock.now(),
+      subscriptionType: 'contact.creation',
+      attemptNumber: 0,
+      objectId,
+    });
+    const body = JSON.stringify([item(100, 1), item(100, 1), item(101, 2)]);
+    const url = registration.webhookUrl;
+    const headers = signHubSpotV3({ url, body, secret, timestamp: h.clock.now() });
+    for (const hide of [false, true]) {
+      const store = new MemoryStore();
+      const target = hide ? counting(store, ['appendFresh']).store : store;
+      const run = harness({ registrations: target, deliveries: target as DeliveryStore & MemoryStore, outbox: target });
+      run.clock.ms = h.clock.ms;
+      await target.create(registration);
+      const result = await run.service.processWebhookEvent(registration.id, headers, body, { url, method: 'POST' });
+      expect(result, `two-phase: ${hide}`).toMatchObject({ status: 200, duplicate: false });
+      expect(run.queue.messages.map((m) => m.task.entityId).sort()).toEqual(['1', '2']);
+    }
+  });
+});
+
+describe('Event Grid publishing through the outbox', () => {
+  it('published inline: nothing is left in the outbox', async () => {
+    const h = harness({ queue: undefined });
+    const registration = await activeGitHub(h);
+    const delivery = issueDelivery(registration, 1);
+    await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    await h.service.settle();
+    expect(h.publisher.events).toHaveLength(2);
+    expect(await h.store.listOutbox({ kind: 'publish' })).toEqual([]);
+    expect(JSON.stringify(h.publisher.events)).not.toContain(registration.webhookSecret);
+  });
+
+  it('a publish failure keeps the event in the outbox; the publish dispatcher sends it once, after the backoff', async () => {
+    const h = harness({ queue: undefined });
+    const registration = await activeGitHub(h);
+    h.publisher.failWith = new Error('Event Grid down');
+    const delivery = issueDelivery(registration, 1);
+    expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
+      status: 200,
+    });
+    const [waiting] = await h.store.listOutbox({ kind: 'publish' });
+    expect(waiting).toMatchObject({ kind: 'publish', status: 'pending', attempts: 1, lastError: 'Event Grid down' });
+    expect(waiting?.event).toMatchObject({ eventType: 'webhook.received', data: { syncTriggered: true } });
+    expect(JSON.stringify(waiting)).not.toContain(registration.webhookSecret);
+
+    const dispatcher = new OutboxDispatcher({ outbox: h.store, publisher: h.publisher, clock: h.clock });
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 0 });
+    h.clock.advance(5 * 60_000);
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 1, retried: 1 });
+    h.publisher.failWith = null;
+    h.clock.advance(60 * 60_000);
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
+    expect(h.publisher.events.filter((e) => e.data.event.entityId === '1001')).toHaveLength(1);
+    expect(await h.store.listOutbox({ kind: 'publish' })).toEqual([]);
+    // The sync task was never touched by the publish dispatcher.
+    expect(await h.store.listOutbox()).toHaveLength(2);
+    h.clock.advance(60 * 60_000);
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 0 });
+  });
+
+  it('a duplicate publishes nothing again', async () => {
+    const h = harness({ queue: undefined });
+    const registration = await activeGitHub(h);
+    const delivery = issueDelivery(registration, 1);
+    await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    expect(h.publisher.events.filter((e) => e.data.event.entityId === '1001')).toHaveLength(1);
+  });
+});
