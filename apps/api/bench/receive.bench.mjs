@@ -13,9 +13,16 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const here = new URL('.', import.meta.url).pathname;
 
-function start(script, env) {
+// BENCH_PROFILE_DIR=/some/dir writes a CPU profile of the receiver there (open it in Chrome DevTools).
+const profile = process.env.BENCH_PROFILE_DIR;
+
+function start(script, env, execArgv = []) {
   return new Promise((resolve, reject) => {
-    const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = fork(script, [], {
+      env: { ...process.env, ...env },
+      execArgv,
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;
@@ -58,16 +65,20 @@ try {
   });
   await stop(bare);
 
-  const api = await start(join(here, '../dist/main.js'), {
-    PORT: '3902',
-    HOST: '127.0.0.1',
-    WEBHOOKS_DATA_DIR: dataDir,
-    WEBHOOKS_API_KEYS: `bench:${apiKey}`,
-    WEBHOOKS_RATE_LIMIT_PER_MINUTE: '100000000',
-    WEBHOOKS_FLOOD_LIMIT_PER_MINUTE: '100000000',
-    LOG_LEVEL: 'warn',
-    WEBHOOKS_SQLITE_SYNCHRONOUS: process.env.WEBHOOKS_SQLITE_SYNCHRONOUS ?? 'full',
-  });
+  const api = await start(
+    join(here, '../dist/main.js'),
+    {
+      PORT: '3902',
+      HOST: '127.0.0.1',
+      WEBHOOKS_DATA_DIR: dataDir,
+      WEBHOOKS_API_KEYS: `bench:${apiKey}`,
+      WEBHOOKS_RATE_LIMIT_PER_MINUTE: '100000000',
+      WEBHOOKS_FLOOD_LIMIT_PER_MINUTE: '100000000',
+      LOG_LEVEL: 'warn',
+      WEBHOOKS_SQLITE_SYNCHRONOUS: process.env.WEBHOOKS_SQLITE_SYNCHRONOUS ?? 'full',
+    },
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
+  );
   const registered = await fetch('http://127.0.0.1:3902/integrations/github/webhooks', {
     method: 'POST',
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
@@ -95,13 +106,17 @@ try {
     connections: CONNECTIONS,
     duration: DURATION,
   });
-  results.paced = await run({
-    url: 'http://127.0.0.1:3902',
-    requests: [request],
-    connections: 16,
-    duration: DURATION,
-    overallRate: 1000,
-  });
+  // BENCH_PACED=0 skips the paced run (for a profile of the full-speed one alone).
+  results.paced =
+    process.env.BENCH_PACED === '0'
+      ? undefined
+      : await run({
+          url: 'http://127.0.0.1:3902',
+          requests: [request],
+          connections: 16,
+          duration: DURATION,
+          overallRate: 1000,
+        });
   await stop(api);
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
@@ -116,5 +131,5 @@ console.log('| server | req/s | p50 ms | p99 ms | non-2xx | errors |');
 console.log('|---|---:|---:|---:|---:|---:|');
 console.log(row('bare Express 5 route (ceiling)', results.bare));
 console.log(row('receiver, embedded default', results.ours));
-console.log(row('receiver at 1,000 req/s', results.paced));
+if (results.paced) console.log(row('receiver at 1,000 req/s', results.paced));
 console.log(`\nratio receiver / bare: ${(results.ours.requests.average / results.bare.requests.average).toFixed(2)}x`);

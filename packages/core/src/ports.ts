@@ -56,8 +56,11 @@ export interface RegistrationStore {
   delete(id: string): Promise<void>;
   listRegistrations(tenantId: string, options?: ListRegistrationsOptions): Promise<Page<WebhookRegistration>>;
   counts(tenantId?: string): Promise<{ total: number; failed: number }>;
-  /** Atomic increment; never a read-modify-write of the registration document. */
-  recordOutcome(id: string, outcome: CounterOutcome, at: Date): Promise<void>;
+  /**
+   * Atomic increment; never a read-modify-write of the registration document. `count` (default 1)
+   * records that many outcomes at once, `at` being the latest of them.
+   */
+  recordOutcome(id: string, outcome: CounterOutcome, at: Date, count?: number): Promise<void>;
   getCounters(id: string): Promise<RegistrationCounters>;
 }
 

@@ -201,6 +201,9 @@ export class WebhookManagementService {
   /** Outbox ids of tasks sent inline, completed together by #completeLater. */
   #completions: string[] = [];
   #completionRun: Promise<void> | undefined;
+  /** Successes not yet counted, by registration (see #countLater). */
+  readonly #pendingCounts = new Map<string, { count: number; at: Date }>();
+  #countRun: Promise<void> | undefined;
 
   constructor(options: WebhookManagementServiceOptions) {
     this.#registrations = options.registrations;
@@ -736,7 +739,12 @@ export class WebhookManagementService {
     counted = false,
   ): Promise<void> {
     try {
-      if (!counted) await this.#registrations.recordOutcome(registration.id, outcome, at);
+      if (!counted && outcome === 'success') this.#countLater(registration.id, at);
+      else if (!counted) {
+        // Successes counted later must not land after this failure and reset its streak.
+        await this.#writeCounts();
+        await this.#registrations.recordOutcome(registration.id, outcome, at);
+      }
       if (outcome === 'failure') {
         const counters = await this.#registrations.getCounters(registration.id);
         if (counters.failureCount >= 3 && registration.status === 'active') {
@@ -1098,9 +1106,46 @@ export class WebhookManagementService {
     }
   }
 
-  /** Resolves once every task sent so far is completed in the outbox (for shutdown and tests). */
+  /**
+   * Successes the delivery's write could not count (a store whose counters live elsewhere, such as
+   * Cosmos DB) are added up per registration and written as one increment per turn of the event
+   * loop: under load, one counter write per registration per turn instead of one per delivery.
+   */
+  #countLater(registrationId: string, at: Date): void {
+    const pending = this.#pendingCounts.get(registrationId);
+    if (pending) {
+      pending.count++;
+      if (at > pending.at) pending.at = at;
+    } else {
+      this.#pendingCounts.set(registrationId, { count: 1, at });
+    }
+    this.#countRun ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#writeCounts())
+      .finally(() => {
+        this.#countRun = undefined;
+      });
+  }
+
+  async #writeCounts(): Promise<void> {
+    if (this.#pendingCounts.size === 0) return;
+    const pending = [...this.#pendingCounts];
+    this.#pendingCounts.clear();
+    for (const [registrationId, { count, at }] of pending) {
+      try {
+        await this.#registrations.recordOutcome(registrationId, 'success', at, count);
+      } catch (error) {
+        this.#log.warn({ err: describeError(error), registrationId, count }, 'health counters not updated');
+      }
+    }
+  }
+
+  /** Resolves once every task sent so far is completed in the outbox, and every success counted. */
   async settle(): Promise<void> {
-    while (this.#completionRun) await this.#completionRun;
+    while (this.#completionRun || this.#countRun) {
+      await this.#completionRun;
+      await this.#countRun;
+    }
+    await this.#writeCounts();
   }
 
   #nextReleaseSlot(registrationId: string, now: Date): Date {
@@ -1111,6 +1156,7 @@ export class WebhookManagementService {
   }
 
   async #health(registration: WebhookRegistration): Promise<WebhookHealth> {
+    await this.#writeCounts();
     const counters = await this.#registrations.getCounters(registration.id);
     const recent = await this.#deliveries.listDeliveries(registration.id, this.#healthWindow);
     const counted = recent.filter(

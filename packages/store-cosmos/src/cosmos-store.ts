@@ -388,24 +388,25 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
     return { total: sum(total), failed: sum(failed) };
   }
 
-  async recordOutcome(id: string, outcome: CounterOutcome, at: Date): Promise<void> {
-    if (!isRegistrationId(id)) return;
+  async recordOutcome(id: string, outcome: CounterOutcome, at: Date, count = 1): Promise<void> {
+    if (!isRegistrationId(id) || !(count >= 1) || !Number.isFinite(count)) return;
+    const n = Math.floor(count);
     const when = at.toISOString();
     // One patch is atomic on the server: concurrent receivers never lose an increment.
     const operations: PatchOperation[] =
       outcome === 'success'
         ? [
-            { op: 'incr', path: '/processedEventCount', value: 1 },
+            { op: 'incr', path: '/processedEventCount', value: n },
             { op: 'set', path: '/failureCount', value: 0 },
             { op: 'set', path: '/lastEventAt', value: when },
           ]
         : outcome === 'failure'
           ? [
-              { op: 'incr', path: '/failureCount', value: 1 },
+              { op: 'incr', path: '/failureCount', value: n },
               { op: 'set', path: '/lastFailureAt', value: when },
             ]
           : [
-              { op: 'incr', path: '/verificationFailureCount', value: 1 },
+              { op: 'incr', path: '/verificationFailureCount', value: n },
               { op: 'set', path: '/lastVerificationFailureAt', value: when },
             ];
     await this.#try('patch counters', [404], () => this.#lookups.item(id, id).patch(operations));

@@ -163,7 +163,8 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
       const { commit: _claimed, ...rest } = item;
       write({ ...rest, commit: [] });
       const counted =
-        fresh.countSuccess && sql.countSuccess.run({ id: item.delivery.registration_id, at: fresh.now }).changes === 1;
+        fresh.countSuccess &&
+        sql.countSuccess.run({ id: item.delivery.registration_id, at: fresh.now, count: 1 }).changes === 1;
       return { status: 'stored', counted };
     });
     this.#appendTx = db.transaction((batch: PendingAppend[]) => {
@@ -277,8 +278,8 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     return { total: row?.total ?? 0, failed: row?.failed ?? 0 };
   }
 
-  async recordOutcome(id: string, outcome: CounterOutcome, at: Date): Promise<void> {
-    if (!isOurId(id)) return;
+  async recordOutcome(id: string, outcome: CounterOutcome, at: Date, count = 1): Promise<void> {
+    if (!isOurId(id) || !(count >= 1) || !Number.isFinite(count)) return;
     // `x = x + 1` in the database: never a read-modify-write, so concurrent receivers all count.
     const statement =
       outcome === 'success'
@@ -286,7 +287,7 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
         : outcome === 'failure'
           ? this.#sql.countFailure
           : this.#sql.countVerificationFailure;
-    statement.run({ id, at: time(at) });
+    statement.run({ id, at: time(at), count: Math.floor(count) });
   }
 
   async getCounters(id: string): Promise<RegistrationCounters> {
@@ -756,15 +757,17 @@ function prepareStatements(db: Database.Database) {
        WHERE @tenantId IS NULL OR tenant_id = @tenantId`,
     ),
     insertCounters: db.prepare<Id>('INSERT INTO registration_counters (registration_id) VALUES (@id)'),
-    countSuccess: db.prepare<{ id: string; at: number }>(
-      `UPDATE registration_counters SET processed_event_count = processed_event_count + 1, failure_count = 0, last_event_at = @at
+    countSuccess: db.prepare<{ id: string; at: number; count: number }>(
+      `UPDATE registration_counters SET processed_event_count = processed_event_count + @count, failure_count = 0,
+         last_event_at = @at
        WHERE registration_id = @id`,
     ),
-    countFailure: db.prepare<{ id: string; at: number }>(
-      `UPDATE registration_counters SET failure_count = failure_count + 1, last_failure_at = @at WHERE registration_id = @id`,
+    countFailure: db.prepare<{ id: string; at: number; count: number }>(
+      `UPDATE registration_counters SET failure_count = failure_count + @count, last_failure_at = @at
+       WHERE registration_id = @id`,
     ),
-    countVerificationFailure: db.prepare<{ id: string; at: number }>(
-      `UPDATE registration_counters SET verification_failure_count = verification_failure_count + 1,
+    countVerificationFailure: db.prepare<{ id: string; at: number; count: number }>(
+      `UPDATE registration_counters SET verification_failure_count = verification_failure_count + @count,
          last_verification_failure_at = @at
        WHERE registration_id = @id`,
     ),

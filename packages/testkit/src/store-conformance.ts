@@ -357,6 +357,17 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
         expect(counters.lastEventAt).toBeInstanceOf(Date);
       });
 
+      it('recordOutcome with a count adds that many at once', async () => {
+        await store().create(registration({ id: 'wh_n' }));
+        await store().recordOutcome('wh_n', 'failure', new Date(T0), 2);
+        await store().recordOutcome('wh_n', 'success', new Date(T0 + 10), 7);
+        await store().recordOutcome('wh_n', 'verification_failure', new Date(T0 + 20), 3);
+        await store().recordOutcome('wh_n', 'success', new Date(T0 + 30), 0);
+        const counters = await store().getCounters('wh_n');
+        expect(counters).toMatchObject({ processedEventCount: 7, failureCount: 0, verificationFailureCount: 3 });
+        expect(counters.lastEventAt).toEqual(new Date(T0 + 10));
+      });
+
       it('counters are exact under concurrency', { timeout: slow }, async () => {
         await store().create(registration({ id: 'wh_conc' }));
         await store().create(registration({ id: 'wh_conc2' }));

@@ -167,22 +167,23 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     return { total, failed };
   }
 
-  async recordOutcome(id: string, outcome: CounterOutcome, at: Date): Promise<void> {
-    this.#count(id, outcome, at);
+  async recordOutcome(id: string, outcome: CounterOutcome, at: Date, count = 1): Promise<void> {
+    this.#count(id, outcome, at, count);
   }
 
-  #count(id: string, outcome: CounterOutcome, at: Date): void {
+  #count(id: string, outcome: CounterOutcome, at: Date, count = 1): void {
     const counters = this.#counters.get(id);
-    if (!counters) return;
+    if (!counters || !(count >= 1)) return;
+    const n = Math.floor(count);
     if (outcome === 'success') {
-      counters.processedEventCount++;
+      counters.processedEventCount += n;
       counters.failureCount = 0;
       counters.lastEventAt = at;
     } else if (outcome === 'failure') {
-      counters.failureCount++;
+      counters.failureCount += n;
       counters.lastFailureAt = at;
     } else {
-      counters.verificationFailureCount++;
+      counters.verificationFailureCount += n;
       counters.lastVerificationFailureAt = at;
     }
   }
