@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { salesforceOutboundMessage, signGitHub, signSlack } from '@webhooks/verifiers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from './openapi.js';
@@ -260,6 +261,38 @@ describe('POST /webhooks/:registrationId', () => {
         body: JSON.stringify({ connectionId: 'c', events: ['*'], metadata: { pad: 'x'.repeat(1024) } }),
       });
       expect(admin.status).toBe(413);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('answers 413 at once to a declared Content-Length over the limit, without waiting for the body', async () => {
+    const small = await startTestServer({ maxBodyBytes: 1024 });
+    try {
+      const { port } = new URL(small.url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let received = '';
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`no answer within 3 s: ${received}`));
+        }, 3000);
+        socket.on('data', (chunk) => {
+          received += chunk.toString('latin1');
+        });
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(received);
+        });
+        socket.on('error', reject);
+        // 100 MB announced, none of it sent.
+        socket.write(
+          'POST /webhooks/wh_anything HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n',
+        );
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      expect(answer).toContain('payload_too_large');
     } finally {
       await small.close();
     }

@@ -57,8 +57,16 @@ export function createApp(options: AppOptions): Express {
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
+      // Refusals a flood is made of (bad signatures, over the rate limit) at debug, so that junk
+      // cannot fill the logs: the rejections are counted in /metrics and kept with their diagnostics.
       customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
+        error || res.statusCode >= 500
+          ? 'error'
+          : res.statusCode === 401 || res.statusCode === 429
+            ? 'debug'
+            : res.statusCode >= 400
+              ? 'info'
+              : 'debug',
     }),
   );
   app.use((_req, res, next) => {
@@ -67,8 +75,8 @@ export function createApp(options: AppOptions): Express {
     next();
   });
 
-  const receiveBody = express.raw({ type: () => true, limit: options.maxBodyBytes });
-  const adminBody = express.raw({ type: () => true, limit: options.adminMaxBodyBytes });
+  const receiveBody = rawBodyWithin(options.maxBodyBytes);
+  const adminBody = rawBodyWithin(options.adminMaxBodyBytes);
 
   const requireTenant: RequestHandler = async (req, res, next) => {
     let principal: Principal | null;
@@ -446,4 +454,30 @@ function parseTrustProxy(value: string): boolean | number | string {
   if (value === 'true') return true;
   if (value === 'false') return false;
   return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/** The raw body, up to `limit` bytes (413 beyond, at once when the request declares it). */
+function rawBodyWithin(limit: number): RequestHandler {
+  const refuse = refuseDeclaredOver(limit);
+  const raw = express.raw({ type: () => true, limit });
+  return (req, res, next) => refuse(req, res, () => raw(req, res, next));
+}
+
+/**
+ * A body that declares more than `limit` bytes is refused at once, before any of it is read, and
+ * the connection is closed: waiting for it would hold the socket until it arrived (or never did).
+ */
+function refuseDeclaredOver(limit: number): RequestHandler {
+  return (req, res, next) => {
+    const declared = req.headers['content-length'];
+    if (declared === undefined || !/^\d+$/.test(declared) || Number(declared) <= limit) {
+      next();
+      return;
+    }
+    res.setHeader('connection', 'close');
+    res.status(413).json({ error: 'The request body is larger than this route accepts', code: 'payload_too_large' });
+    // Stop reading what the client keeps sending; the socket closes after the answer.
+    req.unpipe();
+    req.pause();
+  };
 }

@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEventGridCapture } from '@webhooks/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -142,4 +145,98 @@ describe('start-up checks', () => {
       /Provider package 'no-such-provider-package' could not be loaded/,
     );
   });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function signedGitHub(url: string, registration: { registrationId: string; webhookSecret: string }, n: number) {
+  const body = JSON.stringify({ action: 'opened', issue: { id: 5000 + n, number: n, title: `issue ${n}` } });
+  const signature = createHmac('sha256', registration.webhookSecret).update(body).digest('hex');
+  return fetch(`${url}/webhooks/${registration.registrationId}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'issues',
+      'x-github-delivery': `delivery-${n}`,
+      'x-hub-signature-256': `sha256=${signature}`,
+    },
+    body,
+  });
+}
+
+async function registerGitHub(url: string): Promise<{ registrationId: string; webhookSecret: string }> {
+  const response = await fetch(`${url}/integrations/github/webhooks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      connectionId: 'conn-1',
+      events: ['issue.*'],
+      retryPolicy: { maxRetries: 5, backoffSeconds: 1 },
+    }),
+  });
+  expect(response.status).toBe(201);
+  return (await response.json()) as { registrationId: string; webhookSecret: string };
+}
+
+describe('with REDIS_URL (a real redis-server)', () => {
+  it('starts, accepts a delivery once and answers its repeat as a duplicate', async () => {
+    const port = await freePort();
+    const dir = dataDir();
+    const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { url } = await start({ WEBHOOKS_DATA_DIR: dir, REDIS_URL: `redis://127.0.0.1:${port}` });
+      const registration = await registerGitHub(url);
+      const first = await signedGitHub(url, registration, 1);
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ duplicate: false, syncTriggered: true });
+      const repeat = await signedGitHub(url, registration, 1);
+      expect(repeat.status).toBe(200);
+      expect(await repeat.json()).toMatchObject({ duplicate: true });
+    } finally {
+      if (redis.pid !== undefined) process.kill(redis.pid, 'SIGKILL');
+    }
+  }, 30_000);
+});
+
+describe('with EVENTGRID_ENDPOINT', () => {
+  it('publishes webhook.received; one that Event Grid refused is published from the outbox once it is back', async () => {
+    const capture = await startEventGridCapture({ key: 'topic-key' });
+    try {
+      const { url } = await start({
+        WEBHOOKS_DATA_DIR: dataDir(),
+        EVENTGRID_ENDPOINT: capture.endpoint,
+        EVENTGRID_KEY: 'topic-key',
+        WEBHOOKS_DISPATCH_BACKOFF_SECONDS: '1',
+      });
+      const registration = await registerGitHub(url);
+      // Every try of the inline publish fails (the client retries once): the event waits in the outbox.
+      capture.failNext(2, 503);
+      const sent = await signedGitHub(url, registration, 7);
+      expect(sent.status).toBe(200);
+      const published = () =>
+        capture.events.filter((e) => (e.event.data as { event: { entityId: string } }).event.entityId === '5007');
+      const deadline = Date.now() + 15_000;
+      while (published().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(published()).toHaveLength(1);
+      expect(capture.requests.filter((r) => r.status === 503)).toHaveLength(2);
+      // A repeat publishes nothing more.
+      expect(await (await signedGitHub(url, registration, 7)).json()).toMatchObject({ duplicate: true });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(published()).toHaveLength(1);
+      expect(capture.requests.map((r) => r.rawBody.toString('utf8')).join('\n')).not.toContain(
+        registration.webhookSecret,
+      );
+    } finally {
+      await capture.close();
+    }
+  }, 30_000);
 });

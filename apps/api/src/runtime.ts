@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRedisClient, createTwoLevelCache, RedisRateLimiter, withRedisDedupe } from '@webhooks/cache-redis';
+import {
+  createRedisClient,
+  createTwoLevelCache,
+  RedisRateLimiter,
+  whenReady,
+  withRedisDedupe,
+} from '@webhooks/cache-redis';
 import type {
   ApiKeyStore,
   DeliveryStore,
@@ -75,7 +81,11 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
         () => void redis.disconnect(),
         () => void subscriber.disconnect(),
       );
-      await check('Redis (REDIS_URL)', () => redis.ping());
+      await check('Redis (REDIS_URL)', async () => {
+        // The clients queue nothing while offline: wait for both connections before the first command.
+        await Promise.all([whenReady(redis, 10_000), whenReady(subscriber, 10_000)]);
+        await redis.ping();
+      });
       const twoLevel = await createTwoLevelCache({ redis, subscriber, secretBox, logger });
       closers.push(() => twoLevel.close());
       cache = twoLevel;
@@ -109,7 +119,12 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     let publisher: EventPublisher | undefined;
     let publishDispatcher: OutboxDispatcher | undefined;
     if (config.eventGrid) {
-      publisher = new EventGridPublisher({ endpoint: config.eventGrid.endpoint, key: config.eventGrid.key });
+      // Few client retries: a publish that fails waits in the outbox, with the dispatcher's backoff.
+      publisher = new EventGridPublisher({
+        endpoint: config.eventGrid.endpoint,
+        key: config.eventGrid.key,
+        retryOptions: { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1000 },
+      });
       // Events whose inline publish failed wait in the outbox; this sends them when Event Grid is back.
       publishDispatcher = new OutboxDispatcher({
         outbox: store,

@@ -35,3 +35,48 @@ export function createRedisClient(url: string, options: CreateRedisClientOptions
   client.on('ready', () => failures.succeeded());
   return client;
 }
+
+/**
+ * Resolves when the client is connected and ready for commands; rejects at the first connection
+ * error, after `timeoutMs`, or when the client gives up. Clients made by
+ * `createRedisClient` do not queue commands while offline, so a check at start-up must wait for
+ * this first: a PING sent right after creating the client fails with "Stream isn't writeable".
+ */
+export function whenReady(client: Redis, timeoutMs = 10_000): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    let lastError: unknown;
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('error', onError);
+      client.off('end', onEnd);
+    };
+    const onReady = (): void => {
+      cleanup();
+      resolve();
+    };
+    // The first failure to connect is the answer: a start-up check should say what is wrong now,
+    // not after every reconnect attempt of the timeout.
+    const onError = (error: unknown): void => {
+      lastError = error;
+      cleanup();
+      reject(new Error(`Redis not reachable${reason(error)}`));
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(new Error(`Redis connection closed${reason(lastError)}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis not ready within ${timeoutMs} ms${reason(lastError)}`));
+    }, timeoutMs);
+    client.on('ready', onReady);
+    client.on('error', onError);
+    client.on('end', onEnd);
+  });
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? `: ${error.message}` : '';
+}

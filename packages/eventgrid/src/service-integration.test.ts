@@ -35,6 +35,8 @@ test('WebhookManagementService publishes webhook.received and survives a publish
 
   const ok = await send('d-1', 1001);
   expect(ok).toMatchObject({ success: true, status: 200, syncTriggered: true });
+  // Published off the answer's path.
+  await service.settle();
   expect(capture.events).toHaveLength(1);
   const { event } = capture.events[0]!;
   expect(event).toMatchObject({
@@ -48,6 +50,7 @@ test('WebhookManagementService publishes webhook.received and survives a publish
   capture.failNext(1, 503);
   const failed = await send('d-2', 1002);
   expect(failed).toMatchObject({ success: true, status: 200, syncTriggered: true });
+  await service.settle();
   expect(capture.requests.at(-1)?.status).toBe(503);
   expect(queue.messages).toHaveLength(2);
 });
@@ -75,6 +78,7 @@ test('a publish that failed is retried from the outbox: published once when Even
 
   capture.failNext(2, 503);
   expect(await service.processWebhookEvent(registration.id, headers, body)).toMatchObject({ status: 200 });
+  await service.settle();
   expect(published()).toHaveLength(0);
   expect(await store.listOutbox({ kind: 'publish' })).toMatchObject([{ status: 'pending', attempts: 1 }]);
 

@@ -255,6 +255,7 @@ describe('Event Grid publishing through the outbox', () => {
     expect(await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body)).toMatchObject({
       status: 200,
     });
+    await h.service.settle();
     const [waiting] = await h.store.listOutbox({ kind: 'publish' });
     expect(waiting).toMatchObject({ kind: 'publish', status: 'pending', attempts: 1, lastError: 'Event Grid down' });
     expect(waiting?.event).toMatchObject({ eventType: 'webhook.received', data: { syncTriggered: true } });
@@ -281,6 +282,33 @@ describe('Event Grid publishing through the outbox', () => {
     const delivery = issueDelivery(registration, 1);
     await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
     await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    await h.service.settle();
     expect(h.publisher.events.filter((e) => e.data.event.entityId === '1001')).toHaveLength(1);
+  });
+});
+
+describe('a queue that hangs', () => {
+  it('the answer does not wait past inlineSendTimeoutMs: 202 queued, and the dispatcher sends it later', async () => {
+    const h = harness({ inlineSendTimeoutMs: 50, publisher: undefined });
+    const registration = await activeGitHub(h);
+    const realEnqueue = h.queue.enqueue.bind(h.queue);
+    let release: (() => void) | undefined;
+    h.queue.enqueue = (task, options) =>
+      new Promise<void>((resolve) => {
+        release = () => void realEnqueue(task, options).then(resolve);
+      });
+    const delivery = issueDelivery(registration, 1);
+    const started = performance.now();
+    const result = await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(result).toMatchObject({ status: 202, queued: true });
+    // The hung send gets through after all; the dispatcher's later send is dropped as a repeat.
+    release?.();
+    h.queue.enqueue = realEnqueue;
+    h.clock.advance(10 * 60_000);
+    const dispatcher = new OutboxDispatcher({ outbox: h.store, queue: h.queue, clock: h.clock });
+    expect(await dispatcher.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
+    expect(h.queue.messages.filter((m) => m.task.entityId === '1001')).toHaveLength(1);
+    expect(await h.store.listOutbox()).toEqual([]);
   });
 });

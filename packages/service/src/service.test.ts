@@ -195,6 +195,7 @@ describe('processWebhookEvent', () => {
       });
     }
     expect(h.queue.messages).toHaveLength(0);
+    await h.service.settle();
     const [rejected] = await h.service.listDeliveries(registration.id, TENANT, 10);
     expect(rejected).toMatchObject({
       outcome: 'rejected',
@@ -217,11 +218,28 @@ describe('processWebhookEvent', () => {
     const big = 'x'.repeat(10_000);
     for (let i = 0; i < 105; i++) {
       await h.service.processWebhookEvent(registration.id, { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }, big);
+      h.clock.advance(1000);
     }
     const deliveries = await h.service.listDeliveries(registration.id, TENANT, 500);
     expect(deliveries).toHaveLength(100);
     expect(deliveries[0]!.body.byteLength).toBe(4096);
     expect(deliveries[0]!.bodyTruncated).toBe(true);
+  });
+
+  it('a flood of bad signatures: every one counted, at most rejectionsKeptPerMinute stored', async () => {
+    const h = harness({ rejectionsKeptPerMinute: 10 });
+    const registration = await registerGitHub(h);
+    const junk = { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` };
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, () => h.service.processWebhookEvent(registration.id, junk, '{}')),
+    );
+    expect(answers.every((a) => a.status === 401)).toBe(true);
+    expect(await h.service.listDeliveries(registration.id, TENANT, 500)).toHaveLength(10);
+    await h.service.settle();
+    expect((await h.store.getCounters(registration.id)).verificationFailureCount).toBe(300);
+    h.clock.advance(60_000);
+    await h.service.processWebhookEvent(registration.id, junk, '{}');
+    expect(await h.service.listDeliveries(registration.id, TENANT, 500)).toHaveLength(11);
   });
 
   it('answers a repeat of a delivery with 200 duplicate and triggers nothing', async () => {

@@ -100,6 +100,16 @@ export interface WebhookManagementServiceOptions {
   defaultRetryPolicy?: RetryPolicy;
   /** Emits a debug log with signature diagnostics for every rejection (WEBHOOK_DEBUG). */
   debugSignatures?: boolean;
+  /**
+   * How long the receive path waits for the queue to take its tasks (default 3 s) before answering
+   * 202 `queued` and leaving them to the dispatcher. Providers give up after about 10 s.
+   */
+  inlineSendTimeoutMs?: number;
+  /**
+   * Rejected deliveries (bad signatures) stored per registration per minute, with their
+   * diagnostics (default 60); every rejection is counted. A flood of junk costs no writes beyond it.
+   */
+  rejectionsKeptPerMinute?: number;
 }
 
 export interface ProcessWebhookOptions {
@@ -196,14 +206,23 @@ export class WebhookManagementService {
   readonly #healthWindow: number;
   readonly #defaultRetryPolicy: RetryPolicy;
   readonly #debugSignatures: boolean;
+  readonly #inlineSendTimeoutMs: number;
+  readonly #rejectionsKeptPerMinute: number;
   /** Next release time per registration for held (rate-limited, non-retrying) deliveries. */
   readonly #releaseSlots = new Map<string, number>();
   /** Outbox ids of tasks sent inline, completed together by #completeLater. */
   #completions: string[] = [];
   #completionRun: Promise<void> | undefined;
   /** Successes not yet counted, by registration (see #countLater). */
-  readonly #pendingCounts = new Map<string, { count: number; at: Date }>();
+  readonly #pendingCounts = new Map<
+    string,
+    { registrationId: string; outcome: 'success' | 'verification_failure'; count: number; at: Date }
+  >();
+  /** Rejected deliveries stored in the current minute, by registration (see #keepRejection). */
+  readonly #keptRejections = new Map<string, { minute: number; kept: number }>();
   #countRun: Promise<void> | undefined;
+  /** Inline publishes still under way (see #publishInBackground). */
+  readonly #publishing = new Set<Promise<void>>();
 
   constructor(options: WebhookManagementServiceOptions) {
     this.#registrations = options.registrations;
@@ -230,6 +249,11 @@ export class WebhookManagementService {
     this.#healthWindow = options.healthWindow ?? 100;
     this.#defaultRetryPolicy = options.defaultRetryPolicy ?? { maxRetries: 5, backoffSeconds: 30 };
     this.#debugSignatures = options.debugSignatures ?? false;
+    this.#rejectionsKeptPerMinute = Math.max(0, Math.floor(options.rejectionsKeptPerMinute ?? 60));
+    this.#inlineSendTimeoutMs = options.inlineSendTimeoutMs ?? 3000;
+    if (!Number.isFinite(this.#inlineSendTimeoutMs) || this.#inlineSendTimeoutMs <= 0) {
+      throw new TypeError('inlineSendTimeoutMs must be a positive number of milliseconds');
+    }
   }
 
   get providers(): ProviderRegistry {
@@ -344,9 +368,9 @@ export class WebhookManagementService {
       await this.#recordOutcome(registration, 'success', receivedAt, persisted.counted);
       if (!registration.isVerified || registration.status !== 'active') await this.#markVerified(registration);
 
-      // 11. Tell Event Grid (never with the secret); a failure there never fails the webhook: the
-      // events wait in the outbox for the publish dispatcher.
-      if (publications.length > 0) await this.#publishInline(registration, publications, receivedAt);
+      // 11. Tell Event Grid (never with the secret), without holding the answer: the events are
+      // safe in the outbox, and one that fails to publish waits there for the publish dispatcher.
+      if (publications.length > 0) this.#publishInBackground(registration, publications, receivedAt);
 
       // 12. Answer.
       const outcome: ProcessOutcome = {
@@ -625,7 +649,7 @@ export class WebhookManagementService {
       replayOf: original.id,
     });
     const queued = !(await this.#dispatchInline(registration, tasks, now));
-    if (publications.length > 0) await this.#publishInline(registration, publications, now);
+    if (publications.length > 0) this.#publishInBackground(registration, publications, now);
     return {
       ...success(started, queued ? 202 : 200, events, tasks.length > 0 && !queued),
       deliveryId: replayId,
@@ -739,7 +763,7 @@ export class WebhookManagementService {
     counted = false,
   ): Promise<void> {
     try {
-      if (!counted && outcome === 'success') this.#countLater(registration.id, at);
+      if (!counted && outcome === 'success') this.#countLater(registration.id, 'success', at);
       else if (!counted) {
         // Successes counted later must not land after this failure and reset its streak.
         await this.#writeCounts();
@@ -780,9 +804,12 @@ export class WebhookManagementService {
         'signature rejected',
       );
     }
+    // Counted apart from downstream failures: a stranger posting junk cannot fail a healthy webhook.
+    // Counted in batches, and stored only up to `rejectionsKeptPerMinute`: a flood of junk must not
+    // turn into a flood of writes.
+    this.#countLater(registration.id, 'verification_failure', receivedAt);
+    if (!this.#keepRejection(registration.id, receivedAt.getTime())) return;
     try {
-      // Counted apart from downstream failures: a stranger posting junk cannot fail a healthy webhook.
-      await this.#registrations.recordOutcome(registration.id, 'verification_failure', receivedAt);
       await this.#storeDelivery(registration, request, receivedAt, 'rejected', started, { reason, diagnostics });
     } catch (error) {
       this.#log.warn({ err: describeError(error), registrationId: registration.id }, 'rejection not recorded');
@@ -1025,7 +1052,7 @@ export class WebhookManagementService {
     const queue = this.#queue;
     if (tasks.length > 1 && queue.enqueueBatch) {
       try {
-        await queue.enqueueBatch(tasks.map((t) => ({ task: t.task, messageId: t.messageId })));
+        await this.#inTime(queue.enqueueBatch(tasks.map((t) => ({ task: t.task, messageId: t.messageId }))));
         this.#completeLater(tasks);
         return true;
       } catch (error) {
@@ -1036,7 +1063,7 @@ export class WebhookManagementService {
     let all = true;
     for (const task of tasks) {
       try {
-        await queue.enqueue(task.task, { messageId: task.messageId });
+        await this.#inTime(queue.enqueue(task.task, { messageId: task.messageId }));
         this.#completeLater([task]);
       } catch (error) {
         all = false;
@@ -1048,6 +1075,30 @@ export class WebhookManagementService {
       }
     }
     return all;
+  }
+
+  /** Runs #publishInline off the answer's path; `settle()` waits for it. */
+  #publishInBackground(registration: WebhookRegistration, publications: NewOutboxTask[], now: Date): void {
+    const run = this.#publishInline(registration, publications, now).finally(() => this.#publishing.delete(run));
+    this.#publishing.add(run);
+  }
+
+  /**
+   * An inline send that takes longer than `inlineSendTimeoutMs` (a broker that went away mid-send,
+   * a client retrying) counts as failed: the answer does not wait for it, the task waits in the
+   * outbox, and if the send did get through after all the queue drops the dispatcher's repeat.
+   */
+  #inTime(send: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`queue send took longer than ${this.#inlineSendTimeoutMs} ms`)),
+        this.#inlineSendTimeoutMs,
+      );
+    });
+    // A send that fails after the timeout has nobody waiting for it.
+    send.catch(() => undefined);
+    return Promise.race([send, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Step 11: publishes the events; on failure they stay in the outbox for the publish dispatcher. */
@@ -1111,13 +1162,14 @@ export class WebhookManagementService {
    * Cosmos DB) are added up per registration and written as one increment per turn of the event
    * loop: under load, one counter write per registration per turn instead of one per delivery.
    */
-  #countLater(registrationId: string, at: Date): void {
-    const pending = this.#pendingCounts.get(registrationId);
+  #countLater(registrationId: string, outcome: 'success' | 'verification_failure', at: Date): void {
+    const id = `${outcome}:${registrationId}`;
+    const pending = this.#pendingCounts.get(id);
     if (pending) {
       pending.count++;
       if (at > pending.at) pending.at = at;
     } else {
-      this.#pendingCounts.set(registrationId, { count: 1, at });
+      this.#pendingCounts.set(id, { registrationId, outcome, count: 1, at });
     }
     this.#countRun ??= new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.#writeCounts())
@@ -1126,21 +1178,41 @@ export class WebhookManagementService {
       });
   }
 
+  /** Whether to store this rejection: the first `rejectionsKeptPerMinute` of each minute are. */
+  #keepRejection(registrationId: string, now: number): boolean {
+    const minute = Math.floor(now / 60_000);
+    const window = this.#keptRejections.get(registrationId);
+    if (!window || window.minute !== minute) {
+      if (this.#keptRejections.size >= 10_000) {
+        for (const [id, w] of this.#keptRejections) if (w.minute !== minute) this.#keptRejections.delete(id);
+      }
+      this.#keptRejections.set(registrationId, { minute, kept: 1 });
+      return this.#rejectionsKeptPerMinute > 0;
+    }
+    if (window.kept >= this.#rejectionsKeptPerMinute) return false;
+    window.kept++;
+    return true;
+  }
+
   async #writeCounts(): Promise<void> {
     if (this.#pendingCounts.size === 0) return;
-    const pending = [...this.#pendingCounts];
+    const pending = [...this.#pendingCounts.values()];
     this.#pendingCounts.clear();
-    for (const [registrationId, { count, at }] of pending) {
+    for (const { registrationId, outcome, count, at } of pending) {
       try {
-        await this.#registrations.recordOutcome(registrationId, 'success', at, count);
+        await this.#registrations.recordOutcome(registrationId, outcome, at, count);
       } catch (error) {
         this.#log.warn({ err: describeError(error), registrationId, count }, 'health counters not updated');
       }
     }
   }
 
-  /** Resolves once every task sent so far is completed in the outbox, and every success counted. */
+  /**
+   * Resolves once every inline publish has finished, every task sent so far is completed in the
+   * outbox, and every success is counted (for shutdown and tests).
+   */
   async settle(): Promise<void> {
+    while (this.#publishing.size > 0) await Promise.all(this.#publishing);
     while (this.#completionRun || this.#countRun) {
       await this.#completionRun;
       await this.#countRun;

@@ -138,6 +138,88 @@ describe('SqliteStore survives a restart', () => {
   });
 });
 
+describe('SqliteStore durability', () => {
+  /** The prototype of the FileHandle the store syncs the WAL through. */
+  async function fileHandlePrototype(): Promise<{ datasync(): Promise<void> }> {
+    const { open: openFile } = await import('node:fs/promises');
+    const handle = await openFile(join(dir, 'probe'), 'w');
+    await handle.close();
+    return Object.getPrototypeOf(handle) as { datasync(): Promise<void> };
+  }
+
+  it("'full': an append resolves only after the WAL is synced; appends committed meanwhile share the next sync", async () => {
+    const proto = await fileHandlePrototype();
+    const real = proto.datasync;
+    const events: string[] = [];
+    let release: (() => void) | undefined;
+    proto.datasync = async function (this: unknown) {
+      events.push('datasync');
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return real.call(this);
+    };
+    try {
+      const store = openStore({ synchronous: 'full' });
+      const first = store.append(delivery('dlv_d1')).then(() => events.push('first resolved'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Committed and visible, but not acknowledged until the sync is done.
+      expect(await store.getDelivery('dlv_d1')).not.toBeNull();
+      expect(events).toEqual(['datasync']);
+      const second = store.append(delivery('dlv_d2')).then(() => events.push('second resolved'));
+      const third = store.append(delivery('dlv_d3')).then(() => events.push('third resolved'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(events).toEqual(['datasync']);
+      release?.();
+      await first;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The second and third, committed while the first sync ran, wait for a sync of their own.
+      expect([...events].sort()).toEqual(['datasync', 'datasync', 'first resolved']);
+      release?.();
+      await Promise.all([second, third]);
+      expect(events.slice(-2)).toEqual(['second resolved', 'third resolved']);
+      expect(events.filter((e) => e === 'datasync')).toHaveLength(2);
+    } finally {
+      proto.datasync = real;
+    }
+  });
+
+  it("'full': a failed sync refuses the append, so nothing is acknowledged; the next one syncs again", async () => {
+    const proto = await fileHandlePrototype();
+    const real = proto.datasync;
+    let fail = true;
+    proto.datasync = async function (this: unknown) {
+      if (fail) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      return real.call(this);
+    };
+    try {
+      const store = openStore({ synchronous: 'full' });
+      await expect(store.append(delivery('dlv_eio'))).rejects.toThrow('EIO');
+      fail = false;
+      await expect(store.append(delivery('dlv_ok'))).resolves.toBeUndefined();
+    } finally {
+      proto.datasync = real;
+    }
+  });
+
+  it("'normal': appends never wait for a sync", async () => {
+    const proto = await fileHandlePrototype();
+    const real = proto.datasync;
+    let calls = 0;
+    proto.datasync = async function (this: unknown) {
+      calls++;
+      return real.call(this);
+    };
+    try {
+      const store = openStore({ synchronous: 'normal' });
+      await store.append(delivery('dlv_n1'));
+      expect(calls).toBe(0);
+    } finally {
+      proto.datasync = real;
+    }
+  });
+});
+
 describe('SqliteStore keeps secrets sealed', () => {
   it('never writes a webhook secret or a previous secret in plain text', async () => {
     const store = openStore();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ApiKeyRecord,
@@ -111,6 +112,10 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
   /** Appends waiting for the next group commit. */
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
+  /** Committed appends waiting for the WAL's fdatasync ('full' mode). */
+  #unsynced: PendingAppend[] = [];
+  #walSync: Promise<void> | undefined;
+  #walFile: FileHandle | undefined;
   readonly #createTx: (row: RegistrationRow) => void;
   readonly #deleteTx: (id: string) => void;
   readonly #completeManyTx: (ids: readonly string[]) => void;
@@ -144,7 +149,7 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     }
     this.#db = db;
     this.#sql = prepareStatements(db);
-    this.#durable = options.synchronous !== 'normal';
+    this.#durable = options.synchronous !== 'normal' && this.path !== ':memory:' && this.path !== '';
 
     const sql = this.#sql;
     const write = ({ delivery, tasks, commit }: PendingAppend): void => {
@@ -379,24 +384,61 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length === 0) return;
+    const committed: PendingAppend[] = [];
     try {
-      this.#sync(() => this.#appendTx(batch));
-      for (const item of batch) item.resolve(item.result);
-      return;
+      this.#appendTx(batch);
+      committed.push(...batch);
     } catch (error) {
       if (batch.length === 1) {
         batch[0]!.reject(error);
         return;
       }
+      // One bad record must not fail its neighbours: write each alone, so only it is refused.
+      for (const item of batch) {
+        try {
+          delete item.result;
+          this.#appendTx([item]);
+          committed.push(item);
+        } catch (itemError) {
+          item.reject(itemError);
+        }
+      }
     }
-    // One bad record must not fail its neighbours: write each alone, so only it is refused.
-    for (const item of batch) {
+    this.#whenDurable(committed);
+  }
+
+  /**
+   * Resolves committed appends once they are on disk. In 'full' mode the append transactions
+   * commit to the WAL without an fsync of their own; then one fdatasync of the WAL file, in libuv's
+   * thread pool, makes every commit before it durable, while the event loop goes on serving (and
+   * committing the next batch, which waits for the next fdatasync). A repeat that finds one of
+   * these claims committed is answered only after its own append, so after a later fdatasync: it
+   * is never told "duplicate" of something not yet on disk.
+   */
+  #whenDurable(items: PendingAppend[]): void {
+    if (items.length === 0) return;
+    if (!this.#durable) {
+      for (const item of items) item.resolve(item.result);
+      return;
+    }
+    this.#unsynced.push(...items);
+    this.#walSync ??= this.#syncWal().finally(() => {
+      this.#walSync = undefined;
+    });
+  }
+
+  async #syncWal(): Promise<void> {
+    while (this.#unsynced.length > 0) {
+      const items = this.#unsynced.splice(0);
       try {
-        delete item.result;
-        this.#sync(() => this.#appendTx([item]));
-        item.resolve(item.result);
+        this.#walFile ??= await open(`${this.path}-wal`, 'r');
+        await this.#walFile.datasync();
+        for (const item of items) item.resolve(item.result);
       } catch (error) {
-        item.reject(error);
+        // Not known to be on disk: refused, so nothing is acknowledged (the provider retries).
+        await this.#walFile?.close().catch(() => undefined);
+        this.#walFile = undefined;
+        for (const item of items) item.reject(error);
       }
     }
   }
@@ -531,8 +573,11 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   /** Closes the database; later calls fail (and the service answers 503). Safe to call twice. */
   async close(): Promise<void> {
-    // Appends already promised are written first.
+    // Appends already promised are written (and synced) first.
     if (this.#db.open) this.#flush();
+    await this.#walSync;
+    await this.#walFile?.close().catch(() => undefined);
+    this.#walFile = undefined;
     if (this.#pruneTimer) clearInterval(this.#pruneTimer);
     this.#pruneTimer = undefined;
     if (this.#db.open) this.#db.close();
