@@ -1344,9 +1344,13 @@ function messageIdFor(registrationId: string, dedupeKey: string): string {
     .slice(0, 32);
 }
 
-/** 122 random bits; randomUUID draws from a buffered CSPRNG, far cheaper per call than randomBytes. */
+/**
+ * The time in milliseconds (12 hex digits) then 122 random bits (randomUUID draws from a buffered
+ * CSPRNG, far cheaper per call than randomBytes). Ids sort by creation, so a store's index on them
+ * grows at its end instead of splitting pages all over it.
+ */
 function newId(prefix: string): string {
-  return `${prefix}_${randomUUID().replaceAll('-', '')}`;
+  return `${prefix}_${Date.now().toString(16).padStart(12, '0')}${randomUUID().replaceAll('-', '')}`;
 }
 
 function elapsed(started: number): number {

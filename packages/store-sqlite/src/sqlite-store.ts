@@ -160,10 +160,14 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
       for (const task of tasks) sql.upsertTask.run(task);
       for (const claim of commit) sql.commitClaim.run(claim);
     };
-    // Nested in the group commit's transaction, so a SAVEPOINT: a conflict undoes this append only.
-    const freshTx = db.transaction((item: PendingAppend, fresh: FreshRow): FreshAppendResult => {
-      for (const claim of item.commit) {
-        if (sql.freshClaim.run({ ...claim, now: fresh.now }).changes !== 1) throw FRESH_CONFLICT;
+    // Inside the group commit's transaction. The claims go first: when one is held, the ones this
+    // append created before it are deleted again and nothing else was written (no SAVEPOINT needed;
+    // a claim it took over had expired, and deleting it is what pruning would do).
+    const freshWrite = (item: PendingAppend, fresh: FreshRow): FreshAppendResult => {
+      for (let i = 0; i < item.commit.length; i++) {
+        if (sql.freshClaim.run({ ...item.commit[i]!, now: fresh.now }).changes === 1) continue;
+        for (let j = 0; j < i; j++) sql.release.run(item.commit[j]!);
+        return { status: 'conflict', counted: false };
       }
       const { commit: _claimed, ...rest } = item;
       write({ ...rest, commit: [] });
@@ -171,19 +175,14 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
         fresh.countSuccess &&
         sql.countSuccess.run({ id: item.delivery.registration_id, at: fresh.now, count: 1 }).changes === 1;
       return { status: 'stored', counted };
-    });
+    };
     this.#appendTx = db.transaction((batch: PendingAppend[]) => {
       for (const item of batch) {
         if (!item.fresh) {
           write(item);
           continue;
         }
-        try {
-          item.result = freshTx(item, item.fresh);
-        } catch (error) {
-          if (error !== FRESH_CONFLICT) throw error;
-          item.result = { status: 'conflict', counted: false };
-        }
+        item.result = freshWrite(item, item.fresh);
       }
     }).immediate;
     this.#createTx = db.transaction((row: RegistrationRow) => {
@@ -675,9 +674,6 @@ interface FreshRow {
   now: number;
   countSuccess: boolean;
 }
-
-/** Thrown inside appendFresh's savepoint to undo it when a claim is held. */
-const FRESH_CONFLICT = Symbol('fresh append conflict');
 
 interface RegistrationRow {
   id: string;
