@@ -664,6 +664,11 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
         const got = await store().getDelivery('dlv_mut');
         expect([...got!.body]).toEqual([1, 2, 3]);
         expect(got!.headers.added).toBeUndefined();
+        // A Buffer too (its slice is a view, not a copy), as HTTP servers hand bodies over.
+        const buffer = Buffer.from([4, 5, 6]);
+        await store().append(delivery({ id: 'dlv_mut_buffer', registrationId: 'wh_1', body: buffer }));
+        buffer[0] = 9;
+        expect([...(await store().getDelivery('dlv_mut_buffer'))!.body]).toEqual([4, 5, 6]);
       });
 
       describe('appendFresh (optional: the one-write receive)', () => {

@@ -43,7 +43,8 @@ function copyDelivery(record: DeliveryRecord): DeliveryRecord {
     ...record,
     receivedAt: new Date(record.receivedAt.getTime()),
     headers: { ...record.headers },
-    body: record.body.slice(),
+    // A copy (a Buffer's own slice would only be a view of the caller's bytes).
+    body: new Uint8Array(record.body),
     events: record.events.map((event) => ({ ...event })),
     dedupeKeys: [...record.dedupeKeys],
   };
@@ -63,11 +64,32 @@ function copyTask<T extends NewOutboxTask>(task: T): T {
   return copy;
 }
 
-/** A dedupe claim: pending (a lease) until its delivery's append commits it. */
-interface Claim {
-  expiresAt: number;
-  committed: boolean;
+/** What the outbox keeps of a new task: a copy, with its state. */
+function storedTask(task: NewOutboxTask, createdAt: Date): OutboxTask {
+  // Field by field rather than spread: one object of one shape, on the receive path.
+  const stored: OutboxTask = {
+    id: task.id,
+    messageId: task.messageId,
+    kind: task.kind ?? 'sync',
+    task: { ...task.task, metadata: { ...task.task.metadata } },
+    availableAt: new Date(task.availableAt.getTime()),
+    maxAttempts: task.maxAttempts,
+    status: task.leasedUntil ? 'leased' : 'pending',
+    attempts: 0,
+    createdAt,
+  };
+  if (task.leasedUntil) stored.leasedUntil = new Date(task.leasedUntil.getTime());
+  if (task.event) stored.event = decodePublishedEvent(encodePublishedEvent(task.event));
+  return stored;
 }
+
+/**
+ * A dedupe claim as one number, so that a week of claims costs no object each: its expiry time in
+ * milliseconds, positive when COMMITTED, negative while PENDING (a lease until its append commits it).
+ */
+type Claim = number;
+const expiryOf = (claim: Claim): number => Math.abs(claim);
+const isCommitted = (claim: Claim): boolean => claim > 0;
 
 const zeroCounters = (): RegistrationCounters => ({
   processedEventCount: 0,
@@ -195,9 +217,9 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
 
   async claimDedupeKey(registrationId: string, key: string, leaseMs: number, now: Date): Promise<ClaimResult> {
     const existing = this.#claims.get(registrationId)?.get(key);
-    if (existing !== undefined && existing.expiresAt > now.getTime())
-      return existing.committed ? 'duplicate' : 'in_progress';
-    this.#setClaim(registrationId, key, { expiresAt: now.getTime() + leaseMs, committed: false }, now.getTime());
+    if (existing !== undefined && expiryOf(existing) > now.getTime())
+      return isCommitted(existing) ? 'duplicate' : 'in_progress';
+    this.#setClaim(registrationId, key, -(now.getTime() + leaseMs), now.getTime());
     return 'claimed';
   }
 
@@ -212,7 +234,7 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     const claims = this.#claims.get(record.registrationId);
     for (const key of fresh.commit.keys) {
       const existing = claims?.get(key);
-      if (existing !== undefined && existing.expiresAt > now) return { status: 'conflict', counted: false };
+      if (existing !== undefined && expiryOf(existing) > now) return { status: 'conflict', counted: false };
     }
     this.#write(record, tasks, fresh.commit);
     const counted = fresh.countSuccess === true && this.#counters.has(record.registrationId);
@@ -242,19 +264,10 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
       queue.ids.splice(0, queue.head);
       queue.head = 0;
     }
-    for (const task of tasks) {
-      this.#outbox.set(task.id, {
-        ...copyTask(task),
-        kind: task.kind ?? 'sync',
-        status: task.leasedUntil ? 'leased' : 'pending',
-        attempts: 0,
-        createdAt: record.receivedAt,
-      });
-    }
+    for (const task of tasks) this.#outbox.set(task.id, storedTask(task, record.receivedAt));
     if (commit) {
       const expiresAt = commit.expiresAt.getTime();
-      for (const key of commit.keys)
-        this.#setClaim(record.registrationId, key, { expiresAt, committed: true }, record.receivedAt.getTime());
+      for (const key of commit.keys) this.#setClaim(record.registrationId, key, expiresAt, record.receivedAt.getTime());
     }
   }
 
@@ -377,7 +390,7 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   /** Drops expired claims; runs when the map has doubled since the last sweep, so it stays amortised O(1). */
   #sweepClaims(now: number): void {
     for (const [registrationId, claims] of this.#claims) {
-      for (const [key, claim] of claims) if (claim.expiresAt <= now) claims.delete(key);
+      for (const [key, claim] of claims) if (expiryOf(claim) <= now) claims.delete(key);
       if (claims.size === 0) this.#claims.delete(registrationId);
     }
     this.#claimCount = 0;
