@@ -2,7 +2,7 @@
 // and the Cosmos DB test server as child processes, started and stopped by pid; a TCP proxy that can
 // cut the network to a server; temp dirs under os.tmpdir(). Everything started here is registered
 // and torn down by `cleanup()` (and SIGKILLed if the test process exits first).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -194,13 +194,12 @@ export class Receiver {
       WEBHOOKS_API_KEYS: options.tenants.map((t) => `${t.tenantId}:${t.key}`).join(','),
       LOG_LEVEL: options.logLevel ?? 'warn',
       ...(options.secretKey ? { WEBHOOKS_SECRET_KEY: options.secretKey } : {}),
-      // A debugging knob (--inspect, --heap-prof, --cpu-prof for the receiver under load).
-      ...(process.env.RELIABILITY_RECEIVER_NODE_OPTIONS
-        ? { NODE_OPTIONS: process.env.RELIABILITY_RECEIVER_NODE_OPTIONS }
-        : {}),
       ...options.env,
     };
-    const child = spawn(process.execPath, [RECEIVER_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A debugging knob (--inspect, --heap-prof, --cpu-prof --cpu-prof-dir=DIR for the receiver under
+    // load), on the command line: Node 20 refuses --cpu-prof and --heap-prof in NODE_OPTIONS.
+    const nodeArgs = (process.env.RELIABILITY_RECEIVER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, RECEIVER_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     const log = options.log ?? new OutputLog();
     log.attach(child);
@@ -226,6 +225,11 @@ export class Receiver {
 
   get running(): boolean {
     return alive(this.#child);
+  }
+
+  /** CPU time the receiver process has used so far (user + system), in ms (from /proc, 10 ms steps). */
+  cpuMs(): number {
+    return processCpuMs(this.pid);
   }
 
   /** Resident set size of the receiver process, in MB (from /proc). */
@@ -254,6 +258,48 @@ export class Receiver {
   restart(): Promise<Receiver> {
     return Receiver.start({ ...this.options, log: this.log });
   }
+}
+
+// ------------------------------------------------------------------ CPU time
+
+const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux whatever the kernel's HZ
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: count from the closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+}
+
+/** The whole machine's CPU time so far, busy and in all (every core), in ms, from /proc/stat. */
+export function machineCpuMs(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((t, v) => t + v, 0);
+  const idle = ticks[3]! + ticks[4]!; // idle + iowait
+  return { busy: (total - idle) * CLOCK_TICK_MS, total: total * CLOCK_TICK_MS };
+}
+
+/** A child process of the suite's (killed by pid in `cleanup()`, or at exit). */
+export function spawnChild(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, options);
+  children.add(child);
+  return child;
+}
+
+/** Stops a child started with `spawnChild` (SIGTERM, SIGKILL after `graceMs`). */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (alive(child)) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    killPid(child.pid, 'SIGTERM');
+    await Promise.race([exited, sleep(graceMs)]);
+    if (alive(child)) {
+      killPid(child.pid, 'SIGKILL');
+      await exited;
+    }
+  }
+  children.delete(child);
 }
 
 // ------------------------------------------------------------------ redis-server

@@ -183,6 +183,8 @@ const MAX_PREVIOUS_SECRETS = 5;
 const INLINE_LEASE_MS = 30_000;
 const DEFAULT_CLAIM_LEASE_MS = 60_000;
 const IN_PROGRESS_RETRY_AFTER_SECONDS = 5;
+/** How often counts the receive path could not write with the delivery are written (see #countLater). */
+const COUNT_FLUSH_MS = 200;
 
 export class WebhookManagementService {
   readonly #registrations: RegistrationStore;
@@ -1159,8 +1161,8 @@ export class WebhookManagementService {
 
   /**
    * Successes the delivery's write could not count (a store whose counters live elsewhere, such as
-   * Cosmos DB) are added up per registration and written as one increment per turn of the event
-   * loop: under load, one counter write per registration per turn instead of one per delivery.
+   * Cosmos DB), and signature failures, are added up per registration and written as one increment
+   * every COUNT_FLUSH_MS: one counter write per registration per interval, not one per request.
    */
   #countLater(registrationId: string, outcome: 'success' | 'verification_failure', at: Date): void {
     const id = `${outcome}:${registrationId}`;
@@ -1171,7 +1173,9 @@ export class WebhookManagementService {
     } else {
       this.#pendingCounts.set(id, { registrationId, outcome, count: 1, at });
     }
-    this.#countRun ??= new Promise<void>((resolve) => setImmediate(resolve))
+    // Written every COUNT_FLUSH_MS rather than every turn: junk spaced out in time would otherwise
+    // still cost one counter write per request. Health reads write what is pending first.
+    this.#countRun ??= new Promise<void>((resolve) => setTimeout(resolve, COUNT_FLUSH_MS).unref())
       .then(() => this.#writeCounts())
       .finally(() => {
         this.#countRun = undefined;
