@@ -12,7 +12,10 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 100,
       maxBodyBytes: 25 * 1024 * 1024,
       adminMaxBodyBytes: 1024 * 1024,
+      inlineSendTimeoutMs: 3000,
     });
+    expect(loadConfig({ WEBHOOKS_INLINE_SEND_TIMEOUT_MS: '500' }).inlineSendTimeoutMs).toBe(500);
+    expect(() => loadConfig({ WEBHOOKS_INLINE_SEND_TIMEOUT_MS: '-1' })).toThrow(/WEBHOOKS_INLINE_SEND_TIMEOUT_MS/);
     expect(config.cosmos).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
     expect(config.serviceBus).toBeUndefined();

@@ -81,6 +81,7 @@ const schema = z.object({
   SERVICEBUS_QUEUE: z.string().optional().default('sync-tasks'),
   /** The outbox dispatcher's backoff base: the n-th retry of a task waits this * 2^(n-1) seconds (capped at an hour). */
   WEBHOOKS_DISPATCH_BACKOFF_SECONDS: positiveInt(30),
+  WEBHOOKS_INLINE_SEND_TIMEOUT_MS: positiveInt(3000),
   EVENTGRID_ENDPOINT: url(['http:', 'https:']),
   EVENTGRID_KEY: z.string().optional(),
   WEBHOOK_DEBUG: bool,
@@ -132,6 +133,8 @@ export interface Config {
   serviceBus: { connectionString: string; queue: string } | undefined;
   /** Backoff base of the outbox dispatcher, in seconds. */
   dispatchBackoffSeconds: number;
+  /** How long the receive path waits for the queue before answering 202 queued. */
+  inlineSendTimeoutMs: number;
   eventGrid: { endpoint: string; key: string } | undefined;
   debugSignatures: boolean;
   logLevel: Env['LOG_LEVEL'];
@@ -179,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { connectionString: e.SERVICEBUS_CONNECTION_STRING, queue: e.SERVICEBUS_QUEUE }
       : undefined,
     dispatchBackoffSeconds: e.WEBHOOKS_DISPATCH_BACKOFF_SECONDS,
+    inlineSendTimeoutMs: e.WEBHOOKS_INLINE_SEND_TIMEOUT_MS,
     eventGrid: e.EVENTGRID_ENDPOINT ? { endpoint: e.EVENTGRID_ENDPOINT, key: e.EVENTGRID_KEY ?? '' } : undefined,
     debugSignatures: e.WEBHOOK_DEBUG,
     logLevel: e.LOG_LEVEL,

@@ -149,6 +149,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       logger,
       rateLimit: { perMinute: config.rateLimitPerMinute, floodPerMinute: config.floodLimitPerMinute },
       rotationGraceMs: config.rotationGraceMs,
+      inlineSendTimeoutMs: config.inlineSendTimeoutMs,
       debugSignatures: config.debugSignatures,
     });
 
