@@ -477,7 +477,6 @@ function refuseDeclaredOver(limit: number): RequestHandler {
     res.setHeader('connection', 'close');
     res.status(413).json({ error: 'The request body is larger than this route accepts', code: 'payload_too_large' });
     // Stop reading what the client keeps sending; the socket closes after the answer.
-    req.unpipe();
     req.pause();
   };
 }

@@ -174,13 +174,12 @@ export class OutboxDispatcher {
 
   /** A whole batch went out: completed in one write when the store can. */
   async #completeAllSent(tasks: OutboxTask[], round: DispatchRound): Promise<void> {
-    if (!this.#outbox.completeMany) {
-      for (const task of tasks) await this.#completeSent(task, round);
-      return;
-    }
     round.sent += tasks.length;
     try {
-      await this.#outbox.completeMany(tasks.map((task) => task.id));
+      await completeTasks(
+        this.#outbox,
+        tasks.map((task) => task.id),
+      );
     } catch (error) {
       this.#log?.warn(
         { err: errorMessage(error), tasks: tasks.length },
@@ -243,6 +242,12 @@ export interface EmbeddedWorkerOptions extends Omit<OutboxDispatcherOptions, 'qu
  */
 export function createEmbeddedWorker(options: EmbeddedWorkerOptions): OutboxDispatcher {
   return new OutboxDispatcher(options);
+}
+
+/** Completes the tasks in one write when the store can (`completeMany`), else one by one. */
+export async function completeTasks(outbox: OutboxStore, ids: readonly string[]): Promise<void> {
+  if (outbox.completeMany) await outbox.completeMany(ids);
+  else for (const id of ids) await outbox.complete(id);
 }
 
 function eventOf(task: OutboxTask): PublishedEvent {

@@ -35,7 +35,9 @@ import {
   type WebhookRegistration,
   type WebhookRequest,
 } from '@webhooks/core';
+import { Coalescer } from './coalescer.js';
 import { diagnoseSignature, storableHeaders } from './diagnostics.js';
+import { completeTasks } from './dispatcher.js';
 import { LruRegistrationCache } from './memory/lru-cache.js';
 import { MemoryRateLimiter } from './memory/rate-limiter.js';
 import { ProviderRegistry } from './providers.js';
@@ -214,7 +216,10 @@ export class WebhookManagementService {
   readonly #releaseSlots = new Map<string, number>();
   /** Outbox ids of tasks sent inline, completed together by #completeLater. */
   #completions: string[] = [];
-  #completionRun: Promise<void> | undefined;
+  readonly #completionRuns = new Coalescer(
+    () => this.#writeCompletions(),
+    () => this.#completions.length > 0,
+  );
   /** Successes not yet counted, by registration (see #countLater). */
   readonly #pendingCounts = new Map<
     string,
@@ -222,7 +227,11 @@ export class WebhookManagementService {
   >();
   /** Rejected deliveries stored in the current minute, by registration (see #keepRejection). */
   readonly #keptRejections = new Map<string, { minute: number; kept: number }>();
-  #countRun: Promise<void> | undefined;
+  readonly #countRuns = new Coalescer(
+    () => this.#writeCounts(),
+    () => this.#pendingCounts.size > 0,
+    COUNT_FLUSH_MS,
+  );
   /** Inline publishes still under way (see #publishInBackground). */
   readonly #publishing = new Set<Promise<void>>();
 
@@ -1137,20 +1146,14 @@ export class WebhookManagementService {
    */
   #completeLater(tasks: NewOutboxTask[]): void {
     for (const task of tasks) this.#completions.push(task.id);
-    this.#completionRun ??= new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#writeCompletions())
-      .finally(() => {
-        this.#completionRun = undefined;
-        if (this.#completions.length > 0) this.#completeLater([]);
-      });
+    this.#completionRuns.schedule();
   }
 
   async #writeCompletions(): Promise<void> {
     const ids = this.#completions.splice(0);
     if (ids.length === 0) return;
     try {
-      if (this.#outbox.completeMany) await this.#outbox.completeMany(ids);
-      else for (const id of ids) await this.#outbox.complete(id);
+      await completeTasks(this.#outbox, ids);
     } catch (error) {
       this.#log.warn(
         { err: describeError(error), tasks: ids.length },
@@ -1175,11 +1178,7 @@ export class WebhookManagementService {
     }
     // Written every COUNT_FLUSH_MS rather than every turn: junk spaced out in time would otherwise
     // still cost one counter write per request. Health reads write what is pending first.
-    this.#countRun ??= new Promise<void>((resolve) => setTimeout(resolve, COUNT_FLUSH_MS).unref())
-      .then(() => this.#writeCounts())
-      .finally(() => {
-        this.#countRun = undefined;
-      });
+    this.#countRuns.schedule();
   }
 
   /** Whether to store this rejection: the first `rejectionsKeptPerMinute` of each minute are. */
@@ -1217,10 +1216,8 @@ export class WebhookManagementService {
    */
   async settle(): Promise<void> {
     while (this.#publishing.size > 0) await Promise.all(this.#publishing);
-    while (this.#completionRun || this.#countRun) {
-      await this.#completionRun;
-      await this.#countRun;
-    }
+    await this.#completionRuns.idle();
+    await this.#countRuns.idle();
     await this.#writeCounts();
   }
 

@@ -152,13 +152,13 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#durable = options.synchronous !== 'normal' && this.path !== ':memory:' && this.path !== '';
 
     const sql = this.#sql;
-    const write = ({ delivery, tasks, commit }: PendingAppend): void => {
+    const write = ({ delivery, tasks, commit }: PendingAppend, commitClaims = true): void => {
       sql.insertDelivery.run(delivery);
       if (delivery.outcome === 'rejected') {
         sql.trimRejected.run({ registrationId: delivery.registration_id, keep: this.#keepRejected });
       }
       for (const task of tasks) sql.upsertTask.run(task);
-      for (const claim of commit) sql.commitClaim.run(claim);
+      if (commitClaims) for (const claim of commit) sql.commitClaim.run(claim);
     };
     // Inside the group commit's transaction. The claims go first: when one is held, the ones this
     // append created before it are deleted again and nothing else was written (no SAVEPOINT needed;
@@ -169,8 +169,7 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
         for (let j = 0; j < i; j++) sql.release.run(item.commit[j]!);
         return { status: 'conflict', counted: false };
       }
-      const { commit: _claimed, ...rest } = item;
-      write({ ...rest, commit: [] });
+      write(item, false); // its claims are already written, committed
       const counted =
         fresh.countSuccess &&
         sql.countSuccess.run({ id: item.delivery.registration_id, at: fresh.now, count: 1 }).changes === 1;

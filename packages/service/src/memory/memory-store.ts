@@ -66,20 +66,11 @@ function copyTask<T extends NewOutboxTask>(task: T): T {
 
 /** What the outbox keeps of a new task: a copy, with its state. */
 function storedTask(task: NewOutboxTask, createdAt: Date): OutboxTask {
-  // Field by field rather than spread: one object of one shape, on the receive path.
-  const stored: OutboxTask = {
-    id: task.id,
-    messageId: task.messageId,
-    kind: task.kind ?? 'sync',
-    task: { ...task.task, metadata: { ...task.task.metadata } },
-    availableAt: new Date(task.availableAt.getTime()),
-    maxAttempts: task.maxAttempts,
-    status: task.leasedUntil ? 'leased' : 'pending',
-    attempts: 0,
-    createdAt,
-  };
-  if (task.leasedUntil) stored.leasedUntil = new Date(task.leasedUntil.getTime());
-  if (task.event) stored.event = decodePublishedEvent(encodePublishedEvent(task.event));
+  const stored = copyTask(task) as OutboxTask;
+  stored.kind = task.kind ?? 'sync';
+  stored.status = task.leasedUntil ? 'leased' : 'pending';
+  stored.attempts = 0;
+  stored.createdAt = createdAt;
   return stored;
 }
 
