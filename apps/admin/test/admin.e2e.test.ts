@@ -69,7 +69,7 @@ beforeAll(async () => {
     WEBHOOKS_API_KEYS: `tenant-a:${KEY_A},tenant-b:${KEY_B}`,
   });
   runtime = await createRuntime(config, createLogger('silent'));
-  server.on('request', runtime.app);
+  server.on('request', runtime.listener);
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,

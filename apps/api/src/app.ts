@@ -1,14 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeliveryRecord, OutboxStore, OutboxTask, WebhookRegistration } from '@webhooks/core';
 import { isWebhookError, WebhookError } from '@webhooks/core';
-import type { ProcessOutcome, WebhookManagementService } from '@webhooks/service';
+import type { WebhookManagementService } from '@webhooks/service';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { mountAdmin } from './admin.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { ReceiverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { rawBody } from './raw-body.js';
+import { createReceiveRoute, receiveAnswer, receivePathId } from './receive.js';
+import { requestLog, requestLogger } from './request-log.js';
 import { statsHandler } from './stats.js';
 
 export interface AppOptions {
@@ -26,57 +28,55 @@ export interface AppOptions {
 }
 
 const MAX_JSON_DEPTH = 32;
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** The receiver as a Node request listener, and the Express app behind it. */
+export interface Receiver {
+  app: Express;
+  /** Give this to `http.createServer`: the receive route's plain form directly, the rest to `app`. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/**
+ * The receiver: `POST /webhooks/<id>` goes straight to the receive route (no Express on the busy
+ * path), everything else, and the receive route's other spellings (trailing slash, other case),
+ * to the Express app, which has the same route.
+ */
+export function createReceiver(options: AppOptions): Receiver {
+  const receive = createReceiveRoute(options);
+  const app = createApp(options, receive);
+  return {
+    app,
+    listener: (req, res) => {
+      const registrationId = receivePathId(req);
+      if (registrationId === null) app(req, res);
+      else receive(req, res, registrationId);
+    },
+  };
+}
 
 /**
  * The receiver and admin API. Thin on purpose: each route reads its input, calls the service and
  * shapes the answer; every decision about webhooks is the service's.
  */
-export function createApp(options: AppOptions): Express {
+export function createApp(options: AppOptions, receive = createReceiveRoute(options)): Express {
   const { service, auth, metrics, logger } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   if (options.trustProxy !== undefined) app.set('trust proxy', parseTrustProxy(options.trustProxy));
 
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      // Only what helps an operator: never the headers (signatures, tokens) or the body.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          path: pathOnly(req.url),
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      // Refusals a flood is made of (bad signatures, over the rate limit) at debug, so that junk
-      // cannot fill the logs: the rejections are counted in /metrics and kept with their diagnostics.
-      customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500
-          ? 'error'
-          : res.statusCode === 401 || res.statusCode === 429
-            ? 'debug'
-            : res.statusCode >= 400
-              ? 'info'
-              : 'debug',
-    }),
-  );
+  // The receive route first, on its own: it logs and answers without Express's middleware (see
+  // receive.ts). No other POST matches /webhooks/<one segment>, so its place changes no answer.
+  app.post('/webhooks/:registrationId', (req, res) => receive(req, res, param(req, 'registrationId')));
+
+  app.use(requestLogger(logger));
   app.use((_req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('cache-control', 'no-store');
     next();
   });
 
-  const receiveBody = rawBodyWithin(options.maxBodyBytes);
-  const adminBody = rawBodyWithin(options.adminMaxBodyBytes);
+  const adminBody = rawBody(options.adminMaxBodyBytes);
 
   const requireTenant: RequestHandler = async (req, res, next) => {
     let principal: Principal | null;
@@ -84,7 +84,7 @@ export function createApp(options: AppOptions): Express {
       principal = await auth.authenticate(req.headers.authorization);
     } catch (error) {
       // The key store is down: a retryable 503, not a 500 and not a 401 that would look like a bad key.
-      req.log?.error({ err: error }, 'authentication unavailable');
+      requestLog(res, logger).error({ err: error }, 'authentication unavailable');
       res
         .status(503)
         .json({ error: 'Temporarily unable to check credentials; retry later', code: 'store_unavailable' });
@@ -136,29 +136,6 @@ export function createApp(options: AppOptions): Express {
     const connectionId = queryString(req, 'connectionId');
     const registrations = await service.listRegistrations(tenant(res), integrationId, connectionId);
     res.json({ webhooks: registrations.map(registrationView), total: registrations.length });
-  });
-
-  // ---------------------------------------------------------------- the receive route
-
-  app.post('/webhooks/:registrationId', receiveBody, async (req, res) => {
-    const started = process.hrtime.bigint();
-    const registrationId = param(req, 'registrationId');
-    const body: Uint8Array = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const result = await service.processWebhookEvent(registrationId, req.headers, body, {
-      url: publicUrl(options.publicBaseUrl, registrationId, req.originalUrl),
-      method: req.method,
-    });
-    record(metrics, result, started);
-    if (result.rateLimit) {
-      res.setHeader('ratelimit-limit', String(result.rateLimit.limit));
-      res.setHeader('ratelimit-remaining', String(result.rateLimit.remaining));
-    }
-    if (result.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(result.retryAfterSeconds));
-    if (result.response) {
-      res.status(result.status).type(result.response.contentType).send(result.response.body);
-      return;
-    }
-    res.status(result.status).json(receiveAnswer(result));
   });
 
   // ---------------------------------------------------------------- admin routes
@@ -288,9 +265,9 @@ export function createApp(options: AppOptions): Express {
     res.status(404).json({ error: 'Not found', code: 'not_found' });
   });
 
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const { status, body } = errorAnswer(error);
-    if (status >= 500) req.log?.error({ err: error }, 'request failed');
+    if (status >= 500) requestLog(res, logger).error({ err: error }, 'request failed');
     if (res.headersSent) return;
     res.status(status).json(body);
   });
@@ -315,34 +292,6 @@ function errorAnswer(error: unknown): { status: number; body: { error: string; c
     return { status: parserError.status, body: { error: 'The request could not be read', code: 'invalid_request' } };
   }
   return { status: 500, body: { error: 'Internal error', code: 'internal' } };
-}
-
-/** The part of a ProcessOutcome a provider sees (the spec's WebhookProcessResult and a few more). */
-function receiveAnswer(result: ProcessOutcome): Record<string, unknown> {
-  const answer: Record<string, unknown> = { success: result.success };
-  if (result.error !== undefined) answer.error = result.error;
-  if (result.code !== undefined) answer.code = result.code;
-  if (result.reason !== undefined) answer.reason = result.reason;
-  if (result.eventType !== undefined) answer.eventType = result.eventType;
-  if (result.entityId !== undefined) answer.entityId = result.entityId;
-  if (result.success) answer.syncTriggered = result.syncTriggered ?? false;
-  if (result.duplicate !== undefined) answer.duplicate = result.duplicate;
-  if (result.queued !== undefined) answer.queued = result.queued;
-  if (result.deliveryId !== undefined) answer.deliveryId = result.deliveryId;
-  answer.processingTimeMs = result.processingTimeMs;
-  return answer;
-}
-
-function record(metrics: ReceiverMetrics, result: ProcessOutcome, started: bigint): void {
-  metrics.latency.observe({ status: String(result.status) }, Number(process.hrtime.bigint() - started) / 1e9);
-  if (result.status === 404) {
-    metrics.rejected.inc({ reason: 'not_found' });
-    return;
-  }
-  if (!result.success) metrics.rejected.inc({ reason: result.reason ?? result.code ?? 'unknown' });
-  if (result.duplicate) metrics.duplicates.inc();
-  if (result.syncTriggered) metrics.syncsTriggered.inc();
-  if (result.queued) metrics.queued.inc();
 }
 
 export function registrationView(registration: WebhookRegistration): Record<string, unknown> {
@@ -439,44 +388,8 @@ function depth(root: unknown): number {
   return deepest;
 }
 
-/** The URL the provider called, from the public base URL (proxies rewrite what Express sees). */
-function publicUrl(base: string, registrationId: string, originalUrl: string): string {
-  const query = originalUrl.indexOf('?');
-  return `${base}/webhooks/${encodeURIComponent(registrationId)}${query >= 0 ? originalUrl.slice(query) : ''}`;
-}
-
-function pathOnly(url: string): string {
-  const query = url.indexOf('?');
-  return query >= 0 ? url.slice(0, query) : url;
-}
-
 function parseTrustProxy(value: string): boolean | number | string {
   if (value === 'true') return true;
   if (value === 'false') return false;
   return /^\d+$/.test(value) ? Number(value) : value;
-}
-
-/** The raw body, up to `limit` bytes (413 beyond, at once when the request declares it). */
-function rawBodyWithin(limit: number): RequestHandler {
-  const refuse = refuseDeclaredOver(limit);
-  const raw = express.raw({ type: () => true, limit });
-  return (req, res, next) => refuse(req, res, () => raw(req, res, next));
-}
-
-/**
- * A body that declares more than `limit` bytes is refused at once, before any of it is read, and
- * the connection is closed: waiting for it would hold the socket until it arrived (or never did).
- */
-function refuseDeclaredOver(limit: number): RequestHandler {
-  return (req, res, next) => {
-    const declared = req.headers['content-length'];
-    if (declared === undefined || !/^\d+$/.test(declared) || Number(declared) <= limit) {
-      next();
-      return;
-    }
-    res.setHeader('connection', 'close');
-    res.status(413).json({ error: 'The request body is larger than this route accepts', code: 'payload_too_large' });
-    // Stop reading what the client keeps sending; the socket closes after the answer.
-    req.pause();
-  };
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createRuntime } from './runtime.js';
@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const server: Server = runtime.app.listen(config.port, config.host);
+  const server = createServer(runtime.listener);
+  server.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 120_000;

@@ -39,7 +39,7 @@ async function start(env: Record<string, string>): Promise<{ url: string; runtim
   });
   const runtime = await createRuntime(config, createLogger('silent'));
   cleanup.push(() => runtime.close());
-  server.on('request', runtime.app);
+  server.on('request', runtime.listener);
   return { url, runtime };
 }
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,7 +34,7 @@ async function start(env: Record<string, string>): Promise<{ url: string; runtim
   const config = loadConfig({ LOG_LEVEL: 'silent', WEBHOOKS_API_KEYS: `tenant-123:${KEY}`, ...env });
   const runtime = await createRuntime(config, createLogger('silent'));
   const server = await new Promise<Server>((resolve) => {
-    const s = runtime.app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createHttpServer(runtime.listener).listen(0, '127.0.0.1', () => resolve(s));
   });
   open.push({ runtime, server });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, runtime, server };

@@ -33,7 +33,7 @@ import { openSqliteStore } from '@webhooks/store-sqlite';
 import { ServiceBusSyncQueue } from '@webhooks/sync-trigger';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
-import { createApp } from './app.js';
+import { createReceiver, type Receiver } from './app.js';
 import { Authenticator } from './auth.js';
 import type { Config } from './config.js';
 import { ReceiverMetrics } from './metrics.js';
@@ -43,6 +43,8 @@ type Store = RegistrationStore & DeliveryStore & OutboxStore & ApiKeyStore;
 
 export interface Runtime {
   app: Express;
+  /** The request listener to serve: the receive route directly, everything else through `app`. */
+  listener: Receiver['listener'];
   service: WebhookManagementService;
   auth: Authenticator;
   store: Store;
@@ -161,7 +163,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
       outboxStats: () => store.outboxStats(new Date()),
       cacheHitRate: () => cache.stats().hitRate,
     });
-    const app = createApp({
+    const { app, listener } = createReceiver({
       service,
       auth,
       outbox: store,
@@ -196,6 +198,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
 
     return {
       app,
+      listener,
       service,
       auth,
       store,

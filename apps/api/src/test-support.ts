@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   MemoryStore,
@@ -6,7 +6,7 @@ import {
   WebhookManagementService,
   type WebhookManagementServiceOptions,
 } from '@webhooks/service';
-import { createApp } from './app.js';
+import { createReceiver } from './app.js';
 import { Authenticator } from './auth.js';
 import { createLogger } from './logger.js';
 import { ReceiverMetrics } from './metrics.js';
@@ -50,7 +50,7 @@ export async function startTestServer(
     outboxStats: () => store.outboxStats(new Date()),
     cacheHitRate: () => 0,
   });
-  const app = createApp({
+  const { listener } = createReceiver({
     service,
     auth,
     outbox: store,
@@ -62,7 +62,7 @@ export async function startTestServer(
     readiness: async () => ({ ready: true, checks: { store: 'ok' } }),
   });
   await new Promise<void>((resolve) => {
-    server = app.listen(0, '127.0.0.1', () => resolve());
+    server = createServer(listener).listen(0, '127.0.0.1', () => resolve());
   });
   base.url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
   return {

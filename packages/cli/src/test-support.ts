@@ -33,7 +33,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Runnin
     ...env,
   });
   const runtime = await createRuntime(config, createLogger('silent'));
-  server.on('request', runtime.app);
+  server.on('request', runtime.listener);
   return {
     url,
     close: async () => {
