@@ -1,7 +1,7 @@
 // processWebhookEvent with in-memory ports for a 1 KB GitHub delivery, on one core: events/s, and
 // the share of each event's time spent in verify, parse and the rest (lookup, rate limit, dedupe,
 // store, match, enqueue, counters), each part measured alone in the same run.
-// Run with `pnpm bench` (builds first).
+// Run with `pnpm bench` from the root (after a build: it runs the built dist).
 import { parseWebhook } from '@webhooks/parsers';
 import { signGitHub, verifyWebhook } from '@webhooks/verifiers';
 import { MemoryStore, MemorySyncQueue, WebhookManagementService } from '../dist/index.js';

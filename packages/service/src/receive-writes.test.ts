@@ -1,5 +1,6 @@
 // How many store writes the receive path makes, the publish outbox, and the paths a store without
 // the one-write append (or with a claim already on a key) takes.
+import { createHash } from 'node:crypto';
 import type { DeliveryStore, WebhookRegistration } from '@webhooks/core';
 import { signGitHub, signHubSpotV3 } from '@webhooks/verifiers';
 import { describe, expect, it } from 'vitest';
@@ -284,6 +285,23 @@ describe('Event Grid publishing through the outbox', () => {
     await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
     await h.service.settle();
     expect(h.publisher.events.filter((e) => e.data.event.entityId === '1001')).toHaveLength(1);
+  });
+});
+
+describe('queue message ids', () => {
+  it('stay what they always were: sha256 of the registration id, NUL and the dedupe key, base64url, 32 characters', async () => {
+    // Stable across versions: a provider's retry after an upgrade must still be dropped by the queue.
+    const h = harness({ publisher: undefined });
+    const registration = await activeGitHub(h);
+    const delivery = issueDelivery(registration, 1, 'c0ffee00-0000-4000-8000-000000000001');
+    await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    const expected = createHash('sha256')
+      .update(registration.id)
+      .update('\u0000')
+      .update('id:c0ffee00-0000-4000-8000-000000000001')
+      .digest('base64url')
+      .slice(0, 32);
+    expect(h.queue.messages.at(-1)?.messageId).toBe(expected);
   });
 });
 
