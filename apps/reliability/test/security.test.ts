@@ -647,7 +647,7 @@ describe('security', () => {
     120_000,
   );
 
-  test(`a bounded invalid-signature flood (open loop, ${BOUNDED_JUNK_RATE}/s from a process of its own) on tenant B's registration vs tenant A at ${VALID_RATE}/s: throughput kept, latency ratios reported`, async () => {
+  test(`a bounded invalid-signature flood (open loop, ${BOUNDED_JUNK_RATE}/s from a process of its own) on tenant B's registration vs tenant A at ${VALID_RATE}/s: throughput kept, p50 within 20%`, async () => {
     // Flood guard off: every junk request is looked up, verified, diagnosed and counted (the most a
     // junk request costs; with the guard on, all but the first 1000 a minute stop at a 429).
     const setup = await floodSetup(false);
@@ -688,11 +688,11 @@ describe('security', () => {
     const extraCpuMsPerSec =
       (result.flooded.receiverCpuMs / result.flooded.wallMs - result.quiet.receiverCpuMs / result.quiet.wallMs) * 1000;
     // The ratios say something about the receiver only if nothing else (another test file in CI, a
-    // benchmark) kept the cores busy: here the quiet phases take 12-31% of the machine and the
-    // flooded ones 47-65%. Otherwise they measure the neighbours, and are reported, not asserted.
-    // (A receiver that cannot keep up with the junk any more takes one core, about 70% in all with
-    // the attacker, and is still asserted, and caught.)
-    const roomy = result.quiet.machineBusyPct <= 40 && result.flooded.machineBusyPct <= 80;
+    // benchmark) kept the cores busy: here the quiet phases take 15-20% of the machine and the
+    // flooded ones 36-40%. Otherwise they measure the neighbours, and are reported, not asserted.
+    // (A receiver that cannot keep up with the junk any more takes one core, 60-70% of the machine
+    // with the attacker, and is still asserted, and caught.)
+    const roomy = result.quiet.machineBusyPct <= 30 && result.flooded.machineBusyPct <= 75;
     report(
       `security: bounded invalid-signature flood (${BOUNDED_JUNK_RATE}/s) ${FLOOD_DECOY ? 'on another receiver process (control)' : 'on the same receiver'} vs a valid tenant, flood guard off`,
       {
@@ -718,12 +718,11 @@ describe('security', () => {
     if (roomy) {
       // Stable over every run on this 2-core machine (0.98-1.0): the valid tenant keeps its rate.
       expect(figures.throughputRatio).toBeGreaterThanOrEqual(0.95);
-      // Not the 20% goal, which is not met: the p50 ratio is 1.07-1.64 here, and 1.23-1.47 when the
-      // same flood hits another process on the same machine (RELIABILITY.md, "The flood ratio"). A
-      // tripwire: junk at 1000/s takes 60-80% of the receiver's core; if a junk request costs half
-      // as much again (a write per rejection, a log line per 401), the receiver saturates and the
-      // p50 goes up tenfold, as under the unbounded flood.
-      expect(figures.p50Ratio).toBeLessThanOrEqual(3);
+      // The goal: the flood slows the valid tenant by no more than 20%. Its p50 ratio is 0.89-1.00
+      // here since the receive route left Express (a junk request costs 160-190 µs of the receiver
+      // against 440-600 µs before). The control (the flood at another process) shares the machine
+      // but not the receiver: only the tripwire there.
+      expect(figures.p50Ratio).toBeLessThanOrEqual(FLOOD_DECOY ? 3 : 1.2);
     } else {
       console.warn(
         `[reliability] bounded flood: ratios not asserted (machine busy ${result.quiet.machineBusyPct}% quiet, ` +
