@@ -98,10 +98,7 @@ describe('the receive route', () => {
   });
 
   it('takes the spellings Express also routes (trailing slash, other case) through the same route', async () => {
-    for (const path of [
-      `/webhooks/${registration.registrationId}/`,
-      `/WEBHOOKS/${registration.registrationId}`,
-    ]) {
+    for (const path of [`/webhooks/${registration.registrationId}/`, `/WEBHOOKS/${registration.registrationId}`]) {
       const { body, headers } = delivery();
       const answer = await fetch(`${server.url}${path}`, { method: 'POST', headers, body });
       expect(answer.status).toBe(200);
