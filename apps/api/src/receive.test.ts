@@ -33,6 +33,11 @@ function delivery(id = crypto.randomUUID()): { body: string; headers: Record<str
   };
 }
 
+/** POSTs to the test registration's webhook URL. */
+function post(init: { headers: Record<string, string>; body: string | Uint8Array }): Promise<Response> {
+  return fetch(`${server.url}/webhooks/${registration.registrationId}`, { method: 'POST', ...init });
+}
+
 /** Log lines as objects, from the test server's captured pino output. */
 function logLines(): Array<Record<string, unknown>> {
   return server.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -41,8 +46,7 @@ function logLines(): Array<Record<string, unknown>> {
 describe('the receive route', () => {
   it('answers with the headers every route carries, and the request id it was given', async () => {
     const { body, headers } = delivery();
-    const answer = await fetch(`${server.url}/webhooks/${registration.registrationId}`, {
-      method: 'POST',
+    const answer = await post({
       headers: { ...headers, 'x-request-id': 'req-given.1' },
       body,
     });
@@ -73,8 +77,7 @@ describe('the receive route', () => {
     });
     expect(unknown.status).toBe(404);
     const bad = delivery();
-    const refused = await fetch(`${server.url}/webhooks/${registration.registrationId}`, {
-      method: 'POST',
+    const refused = await post({
       headers: { ...bad.headers, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, 'x-request-id': 'req-logged-401' },
       body: bad.body,
     });
@@ -115,8 +118,7 @@ describe('the receive route', () => {
 
   it('inflates a gzip body and verifies the signature over the bytes inside', async () => {
     const { body, headers } = delivery();
-    const answer = await fetch(`${server.url}/webhooks/${registration.registrationId}`, {
-      method: 'POST',
+    const answer = await post({
       headers: { ...headers, 'content-encoding': 'gzip' },
       body: gzipSync(body),
     });
@@ -126,15 +128,13 @@ describe('the receive route', () => {
 
   it('answers 415 to an encoding it cannot read, and 400 to a gzip body that is not gzip', async () => {
     const { body, headers } = delivery();
-    const unknown = await fetch(`${server.url}/webhooks/${registration.registrationId}`, {
-      method: 'POST',
+    const unknown = await post({
       headers: { ...headers, 'content-encoding': 'zstd-ish' },
       body,
     });
     expect(unknown.status).toBe(415);
     expect(await unknown.json()).toMatchObject({ code: 'unsupported_encoding' });
-    const broken = await fetch(`${server.url}/webhooks/${registration.registrationId}`, {
-      method: 'POST',
+    const broken = await post({
       headers: { ...headers, 'content-encoding': 'gzip' },
       body,
     });
@@ -161,8 +161,7 @@ describe('the receive route', () => {
 
     const bomb = gzipSync(Buffer.alloc(1024 * 1024));
     expect(bomb.length).toBeLessThan(64 * 1024);
-    const inflated = await fetch(`${server.url}/webhooks/${registration.registrationId}`, {
-      method: 'POST',
+    const inflated = await post({
       headers: { ...delivery().headers, 'content-encoding': 'gzip' },
       body: bomb,
     });
