@@ -170,18 +170,29 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
         return { status: 'conflict', counted: false };
       }
       write(item, false); // its claims are already written, committed
-      const counted =
-        fresh.countSuccess &&
-        sql.countSuccess.run({ id: item.delivery.registration_id, at: fresh.now, count: 1 }).changes === 1;
-      return { status: 'stored', counted };
+      return { status: 'stored', counted: false };
     };
     this.#appendTx = db.transaction((batch: PendingAppend[]) => {
+      // The successes to count, by registration: one UPDATE each per batch, not one per delivery.
+      const toCount = new Map<string, { at: number; items: PendingAppend[] }>();
       for (const item of batch) {
         if (!item.fresh) {
           write(item);
           continue;
         }
         item.result = freshWrite(item, item.fresh);
+        if (item.result.status !== 'stored' || !item.fresh.countSuccess) continue;
+        const registrationId = item.delivery.registration_id;
+        const counting = toCount.get(registrationId);
+        if (counting) {
+          counting.at = item.fresh.now;
+          counting.items.push(item);
+        } else toCount.set(registrationId, { at: item.fresh.now, items: [item] });
+      }
+      for (const [id, { at, items }] of toCount) {
+        // No counters row (an unknown registration): the caller counts, as for any store that cannot.
+        if (sql.countSuccess.run({ id, at, count: items.length }).changes !== 1) continue;
+        for (const item of items) item.result = { status: 'stored', counted: true };
       }
     }).immediate;
     this.#createTx = db.transaction((row: RegistrationRow) => {
