@@ -399,6 +399,34 @@ describe('SqliteStore under contention', () => {
     expect(new Set(all).size).toBe(keys);
   });
 
+  it('fresh appends sharing a group commit are counted with one UPDATE per registration, each answered counted', async () => {
+    const store = openStore({ synchronous: 'normal' });
+    await store.create(registration('wh_1'));
+    await store.create(registration('wh_2'));
+    const fresh = (key: string, at: number) => ({
+      commit: { keys: [key], expiresAt: new Date(T0 + 86_400_000) },
+      now: new Date(at),
+      countSuccess: true,
+    });
+    // One turn of the event loop: one batch. Two registrations, an unknown one, and a conflict.
+    const results = await Promise.all([
+      ...Array.from({ length: 5 }, (_, i) =>
+        store.appendFresh(delivery(`dlv_a${i}`, { dedupeKeys: [`id:a${i}`] }), [], fresh(`id:a${i}`, T0 + i)),
+      ),
+      store.appendFresh(delivery('dlv_b0', { registrationId: 'wh_2' }), [], fresh('id:b0', T0 + 9)),
+      store.appendFresh(delivery('dlv_x0', { registrationId: 'wh_unknown' }), [], fresh('id:x0', T0)),
+      store.appendFresh(delivery('dlv_a0again', { dedupeKeys: ['id:a0'] }), [], fresh('id:a0', T0 + 20)),
+    ]);
+    expect(results.map((r) => `${r.status}:${r.counted}`)).toEqual([
+      ...Array.from({ length: 5 }, () => 'stored:true'),
+      'stored:true',
+      'stored:false',
+      'conflict:false',
+    ]);
+    expect(await store.getCounters('wh_1')).toMatchObject({ processedEventCount: 5, lastEventAt: new Date(T0 + 4) });
+    expect(await store.getCounters('wh_2')).toMatchObject({ processedEventCount: 1, lastEventAt: new Date(T0 + 9) });
+  });
+
   it('a bad append in a group commit fails alone; its neighbours are stored', async () => {
     const store = openStore();
     const broken = task('task_bad', { maxAttempts: undefined as unknown as number });
