@@ -41,6 +41,22 @@ const INFERENCE: [keys: string[], event: string][] = [
     .map((key): [string[], string] => [[key], key]),
 ];
 
+/**
+ * The id of the event's own object (under `key`); then a top-level id (`status`); then of the
+ * broadest thing it is about. Looked up in that order, stopping at the first found.
+ */
+function ownerId(body: JsonObject, key: string): string | undefined {
+  const own = getObject(body, key);
+  const id = (own && getId(own, 'id')) ?? getId(body, 'id');
+  if (id !== undefined) return id;
+  for (const name of BROAD_OWNERS) {
+    const owner = getObject(body, name);
+    const found = owner && getId(owner, 'id');
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 function inferEvent(body: JsonObject): string {
   const match = INFERENCE.find(([keys]) => keys.every((key) => Object.hasOwn(body, key)));
   if (match === undefined) throw invalidPayload('Unrecognised GitHub payload');
@@ -64,9 +80,7 @@ export const parseGitHub = guarded((request: ParseRequest, options?: ParseOption
   if (event === 'push') entityId = getString(body, 'after') ?? getString(body, 'ref');
   else if (event === 'ping') entityId = getId(body, 'hook_id');
   else if (event === 'create' || event === 'delete') entityId = getString(body, 'ref');
-  // The event's own object; then a top-level id (`status`); then the broadest thing it is about.
-  const owners = [getObject(body, key), body, ...BROAD_OWNERS.map((name) => getObject(body, name))];
-  entityId ??= owners.map((owner) => owner && getId(owner, 'id')).find((id) => id !== undefined);
+  entityId ??= ownerId(body, key);
 
   return makeEvent(
     'github',

@@ -1,6 +1,10 @@
 interface Watch {
   deadline: number;
   fail: (error: Error) => void;
+  /** Neighbours in the list of pending watches; `pending` is false once it is off the list. */
+  previous: Watch | undefined;
+  next: Watch | undefined;
+  pending: boolean;
 }
 
 /**
@@ -16,8 +20,14 @@ interface Watch {
 export class Deadline {
   readonly #timeoutMs: number;
   readonly #error: () => Error;
-  /** Pending watches, oldest first (a Set keeps insertion order and deletes in O(1)). */
-  readonly #pending = new Set<Watch>();
+  /**
+   * Pending watches, oldest first, as a doubly linked list: a watch leaves it in O(1) wherever it
+   * is, and adding and removing one allocates nothing (a Set's table was reallocated as often as
+   * every few sends, since each send adds one entry and deletes it).
+   */
+  #oldest: Watch | undefined;
+  #newest: Watch | undefined;
+  #size = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The deadline the timer is armed for. */
   #armedFor = 0;
@@ -30,9 +40,17 @@ export class Deadline {
   /** Settles as `work` does, or rejects with the timeout error once `timeoutMs` have passed. */
   within<T>(work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const watch: Watch = { deadline: performance.now() + this.#timeoutMs, fail: reject };
-      this.#pending.add(watch);
-      if (this.#pending.size === 1) this.#arm(watch.deadline);
+      const watch: Watch = {
+        deadline: performance.now() + this.#timeoutMs,
+        fail: reject,
+        previous: this.#newest,
+        next: undefined,
+        pending: true,
+      };
+      if (this.#newest) this.#newest.next = watch;
+      else this.#oldest = watch;
+      this.#newest = watch;
+      if (++this.#size === 1) this.#arm(watch.deadline);
       // Work that settles after its deadline has nobody waiting for it (and its rejection is handled).
       work.then(
         (value) => {
@@ -47,10 +65,23 @@ export class Deadline {
 
   /** Stops watching; false when the watch had already timed out. */
   #done(watch: Watch): boolean {
-    if (!this.#pending.delete(watch)) return false;
+    if (!watch.pending) return false;
+    this.#remove(watch);
     // Nothing left to time out: the armed timer no longer holds the process open.
-    if (this.#pending.size === 0) this.#timer?.unref();
+    if (this.#size === 0) this.#timer?.unref();
     return true;
+  }
+
+  #remove(watch: Watch): void {
+    const { previous, next } = watch;
+    if (previous) previous.next = next;
+    else this.#oldest = next;
+    if (next) next.previous = previous;
+    else this.#newest = previous;
+    watch.previous = undefined;
+    watch.next = undefined;
+    watch.pending = false;
+    this.#size--;
   }
 
   /** Makes sure the timer fires by `deadline` and holds the process open until then. */
@@ -69,12 +100,12 @@ export class Deadline {
     // The timer firing means its deadline has come, even if performance.now() (read at another
     // moment, or left alone by fake timers) says it is a hair early.
     const now = Math.max(performance.now(), this.#armedFor);
-    for (const watch of this.#pending) {
+    for (let watch = this.#oldest; watch; watch = this.#oldest) {
       if (watch.deadline > now) {
         this.#arm(watch.deadline);
         return;
       }
-      this.#pending.delete(watch);
+      this.#remove(watch);
       watch.fail(this.#error());
     }
   }

@@ -180,6 +180,8 @@ export interface RotateSecretResult {
 }
 
 const DAY_MS = 24 * 3600_000;
+/** processWebhookEvent's options when none are given (read only, never kept). */
+const NO_OPTIONS: ProcessWebhookOptions = Object.freeze({});
 const REGISTRATION_ID = /^[A-Za-z0-9_-]{1,100}$/;
 const REJECTED_BODY_BYTES = 4096;
 const MAX_PREVIOUS_SECRETS = 5;
@@ -286,7 +288,7 @@ export class WebhookManagementService {
     registrationId: string,
     headers: HeaderMap,
     rawBody: string | Uint8Array,
-    options: ProcessWebhookOptions = {},
+    options: ProcessWebhookOptions = NO_OPTIONS,
   ): Promise<ProcessOutcome> {
     const started = performance.now();
     const receivedAt = new Date(this.#clock.now());
@@ -312,7 +314,7 @@ export class WebhookManagementService {
       }
 
       // 3. Handshakes, for their exact shapes only (signed ones are verified inside).
-      const verifyOptions = this.#verifyOptions(registration);
+      const verifyOptions = this.#verifyOptions(registration, receivedAt.getTime());
       const handshake = provider.handshake && (await provider.handshake(request, verifyOptions));
       if (handshake) {
         await this.#afterHandshake(registration, handshake.capturedSecret);
@@ -735,11 +737,12 @@ export class WebhookManagementService {
     return keys;
   }
 
-  #verifyOptions(registration: WebhookRegistration): VerifyOptions {
-    const now = this.#clock.now();
+  /** The registration's active secrets and verification settings, as of `now` (the clock's by default). */
+  #verifyOptions(registration: WebhookRegistration, now = this.#clock.now()): VerifyOptions {
     const secrets = [registration.webhookSecret];
-    for (const previous of registration.previousSecrets ?? []) {
-      if (previous.expiresAt.getTime() > now) secrets.push(previous.secret);
+    const previousSecrets = registration.previousSecrets;
+    if (previousSecrets) {
+      for (const previous of previousSecrets) if (previous.expiresAt.getTime() > now) secrets.push(previous.secret);
     }
     const options: VerifyOptions = { secrets, now };
     const providerOptions = registration.providerOptions;
@@ -892,15 +895,7 @@ export class WebhookManagementService {
       headers: stored.headers,
       body: truncated ? body.subarray(0, REJECTED_BODY_BYTES) : body,
       outcome,
-      events: (details.events ?? []).map((e) => {
-        const summary: DeliveryRecord['events'][number] = {
-          eventType: e.eventType,
-          entityType: e.entityType,
-          entityId: e.entityId,
-        };
-        if (e.deliveryId !== undefined) summary.deliveryId = e.deliveryId;
-        return summary;
-      }),
+      events: details.events ? details.events.map(eventSummary) : [],
       dedupeKeys: details.keys ?? [],
       syncTriggered: details.syncTriggered ?? false,
       durationMs: elapsed(started),
@@ -943,42 +938,18 @@ export class WebhookManagementService {
     request: WebhookRequest,
     receivedAt: Date,
     started: number,
-    delivery: {
-      deliveryId: string;
-      candidates: Candidate[];
-      availableAt: Date;
-      held: boolean;
-      secretIndex: number | undefined;
-      /** The registration's active secrets (kept out of the stored headers). */
-      secrets: string[];
-    },
+    delivery: PersistedDelivery,
   ): Promise<Persisted> {
-    const { deliveryId, candidates, availableAt, held } = delivery;
-    const plan = (fresh: Candidate[]) => {
-      const tasks = this.#syncTasks(registration, fresh, deliveryId, availableAt, held);
-      const publications = this.#publishTasks(registration, fresh, deliveryId, receivedAt, tasks);
-      const keys = fresh.map((f) => f.key);
-      const details: DeliveryDetails = {
-        id: deliveryId,
-        events: fresh.map((f) => f.event),
-        keys,
-        syncTriggered: tasks.length > 0 && !held,
-        secrets: delivery.secrets,
-      };
-      if (delivery.secretIndex !== undefined) details.secretIndex = delivery.secretIndex;
-      const outcome = tasks.length > 0 && held ? 'queued' : 'accepted';
-      const record = this.#record(registration, request, receivedAt, outcome, started, details);
-      return {
-        tasks,
-        publications,
-        record,
-        outbox: [...tasks, ...publications],
-        commit: this.#commitUntil(keys, receivedAt),
-      };
-    };
-
+    const { candidates } = delivery;
     if (this.#deliveries.appendFresh) {
-      const { tasks, publications, record, outbox, commit } = plan(candidates);
+      const { tasks, publications, record, outbox, commit } = this.#plan(
+        registration,
+        request,
+        receivedAt,
+        started,
+        delivery,
+        candidates,
+      );
       const written = await this.#deliveries.appendFresh(record, outbox, {
         commit,
         now: receivedAt,
@@ -1013,7 +984,14 @@ export class WebhookManagementService {
         });
         return { status: 'duplicate' };
       }
-      const { tasks, publications, record, outbox, commit } = plan(fresh);
+      const { tasks, publications, record, outbox, commit } = this.#plan(
+        registration,
+        request,
+        receivedAt,
+        started,
+        delivery,
+        fresh,
+      );
       await this.#deliveries.append(record, outbox, commit);
       return { status: 'stored', tasks, publications, counted: false };
     } catch (error) {
@@ -1021,6 +999,48 @@ export class WebhookManagementService {
       await this.#releaseClaims(registration.id, claimed);
       throw error;
     }
+  }
+
+  /** What storing the delivery with the events `fresh` writes: its record, tasks and dedupe commit. */
+  #plan(
+    registration: WebhookRegistration,
+    request: WebhookRequest,
+    receivedAt: Date,
+    started: number,
+    delivery: PersistedDelivery,
+    fresh: Candidate[],
+  ): {
+    tasks: NewOutboxTask[];
+    publications: NewOutboxTask[];
+    record: DeliveryRecord;
+    outbox: NewOutboxTask[];
+    commit: DedupeCommit;
+  } {
+    const { deliveryId, availableAt, held } = delivery;
+    const tasks = this.#syncTasks(registration, fresh, deliveryId, availableAt, held);
+    const publications = this.#publishTasks(registration, fresh, deliveryId, receivedAt, tasks);
+    const keys: string[] = [];
+    const events: WebhookEvent[] = [];
+    for (const candidate of fresh) {
+      keys.push(candidate.key);
+      events.push(candidate.event);
+    }
+    const details: DeliveryDetails = {
+      id: deliveryId,
+      events,
+      keys,
+      syncTriggered: tasks.length > 0 && !held,
+      secrets: delivery.secrets,
+    };
+    if (delivery.secretIndex !== undefined) details.secretIndex = delivery.secretIndex;
+    const outcome = tasks.length > 0 && held ? 'queued' : 'accepted';
+    return {
+      tasks,
+      publications,
+      record: this.#record(registration, request, receivedAt, outcome, started, details),
+      outbox: [...tasks, ...publications],
+      commit: this.#commitUntil(keys, receivedAt),
+    };
   }
 
   /** A sync task for each event the registration's patterns match. */
@@ -1096,7 +1116,7 @@ export class WebhookManagementService {
     if (tasks.length > 1 && queue.enqueueBatch) {
       try {
         await this.#inTime(queue.enqueueBatch(tasks.map((t) => ({ task: t.task, messageId: t.messageId }))));
-        this.#completeLater(tasks);
+        for (const task of tasks) this.#completeLater(task);
         return true;
       } catch (error) {
         // Task by task below: the queue drops any that the failed batch did send.
@@ -1107,7 +1127,7 @@ export class WebhookManagementService {
     for (const task of tasks) {
       try {
         await this.#inTime(queue.enqueue(task.task, { messageId: task.messageId }));
-        this.#completeLater([task]);
+        this.#completeLater(task);
       } catch (error) {
         all = false;
         this.#log.warn(
@@ -1142,7 +1162,7 @@ export class WebhookManagementService {
     if (!publisher) return;
     try {
       await publisher.publish(publications.map((p) => p.event!));
-      this.#completeLater(publications);
+      for (const publication of publications) this.#completeLater(publication);
     } catch (error) {
       this.#log.warn(
         { err: describeError(error), registrationId: registration.id },
@@ -1168,8 +1188,8 @@ export class WebhookManagementService {
    * means the task is sent again when its lease runs out, and dropped by the queue as a duplicate
    * of its message id.
    */
-  #completeLater(tasks: NewOutboxTask[]): void {
-    for (const task of tasks) this.#completions.push(task.id);
+  #completeLater(task: NewOutboxTask): void {
+    this.#completions.push(task.id);
     this.#completionRuns.schedule();
   }
 
@@ -1289,11 +1309,32 @@ interface LimitKeys {
   rate: string;
 }
 
-/** The provider's delivery id per event, else a hash of the signed bytes (indexed within a batch). */
+/** What a delivery record keeps of an event. */
+function eventSummary(event: WebhookEvent): DeliveryRecord['events'][number] {
+  const summary: DeliveryRecord['events'][number] = {
+    eventType: event.eventType,
+    entityType: event.entityType,
+    entityId: event.entityId,
+  };
+  if (event.deliveryId !== undefined) summary.deliveryId = event.deliveryId;
+  return summary;
+}
+
 /** An event and its dedupe key. */
 interface Candidate {
   event: WebhookEvent;
   key: string;
+}
+
+/** A delivery on its way to the store (see #persist). */
+interface PersistedDelivery {
+  deliveryId: string;
+  candidates: Candidate[];
+  availableAt: Date;
+  held: boolean;
+  secretIndex: number | undefined;
+  /** The registration's active secrets (kept out of the stored headers). */
+  secrets: string[];
 }
 
 type Persisted =

@@ -1,7 +1,8 @@
 import type { HeaderMap } from '@webhooks/core';
 import { invalidPayload } from './errors.js';
 
-function headerValues(headers: HeaderMap, name: string): string[] {
+/** A header's value as given (a string, or an array when repeated), whatever the case of its name. */
+function rawHeader(headers: HeaderMap, name: string): unknown {
   // Node lower-cases incoming names, so the fast path is one own-property read.
   let value = Object.hasOwn(headers, name) ? headers[name] : undefined;
   if (value === undefined) {
@@ -12,9 +13,7 @@ function headerValues(headers: HeaderMap, name: string): string[] {
       }
     }
   }
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
-  return [];
+  return value;
 }
 
 /**
@@ -22,7 +21,14 @@ function headerValues(headers: HeaderMap, name: string): string[] {
  * header whose copies differ is ambiguous (which delivery id is it?), so it is invalid.
  */
 export function header(headers: HeaderMap, name: string): string | undefined {
-  const values = headerValues(headers, name).map((value) => value.trim());
+  const value = rawHeader(headers, name);
+  // The usual case, one string, without building a list of one.
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    return trimmed.length === 0 ? undefined : trimmed;
+  }
+  if (!Array.isArray(value)) return undefined;
+  const values = value.filter((item): item is string => typeof item === 'string').map((item) => item.trim());
   const first = values[0];
   if (first === undefined || first.length === 0) return undefined;
   if (values.some((value) => value !== first)) throw invalidPayload('Ambiguous repeated header');

@@ -51,7 +51,9 @@ export function parseJsonObject(text: string): JsonObject {
 
 /** True when the body looks like JSON rather than a form (`{` or `[` after whitespace). */
 export function looksLikeJson(text: string): boolean {
-  return /^\s*[[{]/.test(text);
+  // Nearly every JSON body starts right away with its bracket: no need for the expression then.
+  const first = text.charCodeAt(0);
+  return first === 0x7b || first === 0x5b || /^\s*[[{]/.test(text);
 }
 
 /**

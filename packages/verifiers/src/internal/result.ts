@@ -1,5 +1,5 @@
 import type { VerifyFailureReason, VerifyOptions, VerifyResult } from '@webhooks/core';
-import { safeEqual, safeEqualString } from './crypto.js';
+import { safeEqual, safeEqualDigest } from './crypto.js';
 
 export function ok(secretIndex: number): VerifyResult {
   return { ok: true, secretIndex };
@@ -65,7 +65,7 @@ export function matchDigest(
   candidates: readonly string[],
   expected: (secret: string) => string,
 ): number {
-  return firstMatch(options, candidates, expected, safeEqualString);
+  return firstMatch(options, candidates, expected, safeEqualDigest);
 }
 
 /** Whether a timestamp (in ms) is within tolerance of now, in both directions; the boundary is accepted. */
