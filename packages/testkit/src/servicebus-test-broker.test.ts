@@ -18,10 +18,10 @@ afterAll(async () => {
   await broker.close();
 });
 
-async function connect(): Promise<Connection> {
+async function connect(port = broker.port): Promise<Connection> {
   const container = rhea.create_container();
   container.on('error', () => {});
-  const connection = container.connect({ host: '127.0.0.1', port: broker.port, reconnect: false });
+  const connection = container.connect({ host: '127.0.0.1', port, reconnect: false });
   connections.push(connection);
   await new Promise<void>((resolve, reject) => {
     connection.once('connection_open', () => resolve());
@@ -101,6 +101,45 @@ describe('the Service Bus test broker on the wire', () => {
       unauthorised.once('sender_close', () => resolve(unauthorised.error)),
     );
     expect(authError).toMatchObject({ condition: 'amqp:unauthorized-access' });
+  });
+
+  test("a broker brought back with the old one's duplicate history drops a repeat of what it had accepted", async () => {
+    /** Sends one message with this id to queue d of the broker on `port`, and waits for its disposition. */
+    const sendOnce = async (port: number, messageId: string): Promise<void> => {
+      const connection = await connect(port);
+      const audience = `sb://127.0.0.1:${port}/d`;
+      await putToken(connection, sasToken(audience, 'local'), audience);
+      const sender = connection.open_sender({ target: { address: 'd' } });
+      await new Promise<void>((resolve) => sender.once('sendable', () => resolve()));
+      const settled = new Promise<void>((resolve) => sender.once('settled', () => resolve()));
+      sender.send({ message_id: messageId, body: messageId });
+      await settled;
+      connection.close();
+    };
+    const options = { queues: [{ name: 'd', requiresDuplicateDetection: true }] };
+    const first = await startServiceBusTestBroker(options);
+    await sendOnce(first.port, 'm-1');
+    await first.close();
+    expect(first.duplicateHistory()).toEqual({ d: { 'm-1': expect.any(Number) } });
+
+    const back = await startServiceBusTestBroker({
+      ...options,
+      port: first.port,
+      duplicateHistory: first.duplicateHistory(),
+    });
+    const fresh = await startServiceBusTestBroker(options);
+    try {
+      await sendOnce(back.port, 'm-1');
+      await sendOnce(back.port, 'm-2');
+      expect(back.messages('d').map((m) => m.messageId)).toEqual(['m-2']);
+      expect(back.stats().duplicatesDropped).toBe(1);
+      // Without the history, a new broker takes the repeat: what the reliability suite must not count on.
+      await sendOnce(fresh.port, 'm-1');
+      expect(fresh.messages('d').map((m) => m.messageId)).toEqual(['m-1']);
+    } finally {
+      await back.close();
+      await fresh.close();
+    }
   });
 
   test('messages() refuses a queue the broker does not have', () => {

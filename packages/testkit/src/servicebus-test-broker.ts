@@ -32,7 +32,16 @@ export interface ServiceBusTestBrokerOptions {
   /** The only key the broker accepts in put-token; a token signed with anything else gets 401. */
   sharedAccessKeyName?: string;
   sharedAccessKey?: string;
+  /**
+   * Duplicate-detection history to start from (`duplicateHistory()` of the broker that went down):
+   * a broker brought back keeps it, as a Service Bus namespace keeps it across an outage, so a
+   * message it accepted just before going down is still dropped if it is sent again.
+   */
+  duplicateHistory?: ServiceBusTestDuplicateHistory;
 }
+
+/** Per queue (lower-case name): messageId to the time (ms) until which a repeat is dropped. */
+export type ServiceBusTestDuplicateHistory = Record<string, Record<string, number>>;
 
 export type ServiceBusTestMessageState = 'active' | 'locked' | 'completed' | 'dead-lettered';
 
@@ -72,6 +81,8 @@ export interface ServiceBusTestBroker {
   /** Everything the queue accepted (duplicates dropped), oldest first; `name/$DeadLetterQueue` for dead letters. */
   messages(queue: string): ServiceBusTestMessage[];
   stats(): ServiceBusTestBrokerStats;
+  /** The duplicate-detection history, for `duplicateHistory` of a broker that takes over. */
+  duplicateHistory(): ServiceBusTestDuplicateHistory;
   /** Stops listening and drops every connection at once, as a broker that goes down does. */
   close(): Promise<void>;
 }
@@ -149,6 +160,9 @@ export async function startServiceBusTestBroker(options: ServiceBusTestBrokerOpt
         : 0,
     });
     entity.deadLetter = newEntity(`${spec.name}/$DeadLetterQueue`, { ...entity, duplicateWindowMs: 0 });
+    for (const [messageId, until] of Object.entries(options.duplicateHistory?.[spec.name.toLowerCase()] ?? {})) {
+      entity.seen.set(messageId, until);
+    }
     entities.set(spec.name.toLowerCase(), entity);
     entities.set(entity.deadLetter.name.toLowerCase(), entity.deadLetter);
   }
@@ -550,6 +564,13 @@ export async function startServiceBusTestBroker(options: ServiceBusTestBrokerOpt
       return entity.messages.map((m) => structuredClone(m.record));
     },
     stats: () => ({ ...stats }),
+    duplicateHistory(): ServiceBusTestDuplicateHistory {
+      const history: ServiceBusTestDuplicateHistory = {};
+      for (const [name, entity] of entities) {
+        if (entity.duplicateWindowMs > 0) history[name] = Object.fromEntries(entity.seen);
+      }
+      return history;
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
