@@ -736,8 +736,9 @@ describe('security', () => {
       await setup.target.stop();
       if (decoy !== setup) await decoy.target.stop();
     },
+    // The long form: 6 rounds of two 10 s phases and a warm-up, past 120 s.
     scale(120_000, 300_000),
-  ); // long: 6 rounds of 2 x 10 s phases and a warm-up, past 120 s
+  );
 
   // ---------------------------------------------------------------- tenant isolation
 
