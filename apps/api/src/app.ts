@@ -9,7 +9,7 @@ import type { Authenticator, Principal } from './auth.js';
 import type { ReceiverMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { rawBody } from './raw-body.js';
-import { createReceiveRoute, receiveAnswer, receivePathId } from './receive.js';
+import { createReceiveRoute, EVERY_ANSWER, receiveAnswer, receivePathId } from './receive.js';
 import { requestLog, requestLogger } from './request-log.js';
 import { statsHandler } from './stats.js';
 
@@ -71,8 +71,7 @@ export function createApp(options: AppOptions, receive = createReceiveRoute(opti
 
   app.use(requestLogger(logger));
   app.use((_req, res, next) => {
-    res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('cache-control', 'no-store');
+    for (const [name, value] of EVERY_ANSWER) res.setHeader(name, value);
     next();
   });
 
@@ -281,15 +280,11 @@ function errorAnswer(error: unknown): { status: number; body: { error: string; c
   if (isWebhookError(error)) {
     return { status: error.status, body: { error: error.message, code: error.code } };
   }
-  const parserError = error as { type?: unknown; status?: unknown };
-  if (parserError.type === 'entity.too.large') {
-    return {
-      status: 413,
-      body: { error: 'The request body is larger than this route accepts', code: 'payload_too_large' },
-    };
-  }
-  if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
-    return { status: parserError.status, body: { error: 'The request could not be read', code: 'invalid_request' } };
+  // The router's own refusals (a path that is not valid percent-encoding: 400). Bodies are read by
+  // raw-body.ts, which answers its own 413/415/400.
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, body: { error: 'The request could not be read', code: 'invalid_request' } };
   }
   return { status: 500, body: { error: 'Internal error', code: 'internal' } };
 }

@@ -16,8 +16,12 @@ export interface ReceiveOptions {
 /** Handles `POST /webhooks/:registrationId` for the id given (already taken from the path). */
 export type ReceiveRoute = (req: IncomingMessage, res: ServerResponse, registrationId: string) => void;
 
-/** Headers every answer carries. */
-const ALWAYS = ['x-content-type-options', 'nosniff', 'cache-control', 'no-store'] as const;
+/** Headers every answer carries, the receive route's and the Express app's. */
+export const EVERY_ANSWER: ReadonlyArray<readonly [string, string]> = [
+  ['x-content-type-options', 'nosniff'],
+  ['cache-control', 'no-store'],
+];
+const ALWAYS = EVERY_ANSWER.flat();
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**

@@ -63,7 +63,7 @@ function levelFor(status: number): Level {
   return status >= 400 ? 'info' : 'debug';
 }
 
-export function pathOnly(url: string): string {
+function pathOnly(url: string): string {
   const query = url.indexOf('?');
   return query >= 0 ? url.slice(0, query) : url;
 }

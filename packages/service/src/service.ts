@@ -366,7 +366,11 @@ export class WebhookManagementService {
       // that crashed before storing it, is answered "retry", never "duplicate".
       const deliveryId = newId('dlv');
       const held = availableAt > receivedAt;
-      const persisted = await this.#persist(registration, request, receivedAt, started, {
+      const persisted = await this.#persist({
+        registration,
+        request,
+        receivedAt,
+        started,
         deliveryId,
         candidates,
         availableAt,
@@ -933,23 +937,10 @@ export class WebhookManagementService {
    * claims, stored together. One write when none of its keys is claimed yet (the usual case);
    * otherwise each key is claimed first and only the fresh events are stored.
    */
-  async #persist(
-    registration: WebhookRegistration,
-    request: WebhookRequest,
-    receivedAt: Date,
-    started: number,
-    delivery: PersistedDelivery,
-  ): Promise<Persisted> {
-    const { candidates } = delivery;
+  async #persist(delivery: PersistedDelivery): Promise<Persisted> {
+    const { registration, request, receivedAt, started, candidates } = delivery;
     if (this.#deliveries.appendFresh) {
-      const { tasks, publications, record, outbox, commit } = this.#plan(
-        registration,
-        request,
-        receivedAt,
-        started,
-        delivery,
-        candidates,
-      );
+      const { tasks, publications, record, outbox, commit } = this.#plan(delivery, candidates);
       const written = await this.#deliveries.appendFresh(record, outbox, {
         commit,
         now: receivedAt,
@@ -984,14 +975,7 @@ export class WebhookManagementService {
         });
         return { status: 'duplicate' };
       }
-      const { tasks, publications, record, outbox, commit } = this.#plan(
-        registration,
-        request,
-        receivedAt,
-        started,
-        delivery,
-        fresh,
-      );
+      const { tasks, publications, record, outbox, commit } = this.#plan(delivery, fresh);
       await this.#deliveries.append(record, outbox, commit);
       return { status: 'stored', tasks, publications, counted: false };
     } catch (error) {
@@ -1003,10 +987,6 @@ export class WebhookManagementService {
 
   /** What storing the delivery with the events `fresh` writes: its record, tasks and dedupe commit. */
   #plan(
-    registration: WebhookRegistration,
-    request: WebhookRequest,
-    receivedAt: Date,
-    started: number,
     delivery: PersistedDelivery,
     fresh: Candidate[],
   ): {
@@ -1016,7 +996,7 @@ export class WebhookManagementService {
     outbox: NewOutboxTask[];
     commit: DedupeCommit;
   } {
-    const { deliveryId, availableAt, held } = delivery;
+    const { registration, request, receivedAt, started, deliveryId, availableAt, held } = delivery;
     const tasks = this.#syncTasks(registration, fresh, deliveryId, availableAt, held);
     const publications = this.#publishTasks(registration, fresh, deliveryId, receivedAt, tasks);
     const keys: string[] = [];
@@ -1328,6 +1308,11 @@ interface Candidate {
 
 /** A delivery on its way to the store (see #persist). */
 interface PersistedDelivery {
+  registration: WebhookRegistration;
+  request: WebhookRequest;
+  receivedAt: Date;
+  /** When processing began (performance.now()), for the record's duration. */
+  started: number;
   deliveryId: string;
   candidates: Candidate[];
   availableAt: Date;
