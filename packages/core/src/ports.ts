@@ -96,11 +96,17 @@ export interface DeliveryRecord {
   receivedAt: Date;
   /** Request headers with credentials (authorization, cookies, tokens) removed. */
   headers: Record<string, string>;
-  /** The raw body as received (rejections keep at most the first 4 KB). */
+  /**
+   * The raw body as received (rejections keep at most the first 4 KB), except that any of the
+   * registration's secrets in it (Microsoft Graph's clientState) is replaced by `[redacted]`.
+   */
   body: Uint8Array;
   /** True when `body` holds only the start of what arrived. */
   bodyTruncated?: boolean;
-  /** True when a credential header was dropped, so the stored request cannot prove itself again. */
+  /**
+   * True when a credential header was dropped or a secret cut out of the body, so the stored
+   * request cannot prove itself again (a replay trusts the verification made on arrival).
+   */
   proofRedacted?: boolean;
   url?: string;
   method?: string;

@@ -105,3 +105,96 @@ function containsSecret(value: string, secrets: readonly string[]): boolean {
   for (const secret of secrets) if (secret.length > 0 && value.includes(secret)) return true;
   return false;
 }
+
+const REDACTED = '[redacted]';
+
+/**
+ * A body as stored with a delivery: every occurrence of one of the registration's secrets replaced
+ * by `[redacted]`. Microsoft Graph puts its `clientState`, the registration's secret, in every
+ * notification: stored as it came, listing deliveries would hand the secret out again, and it
+ * would sit unencrypted with the body. A secret is found as written, and in JSON bodies however
+ * its characters are escaped (`\"`, `\u002B`, `\u00e9`: .NET and Python escape more than
+ * JavaScript does). `redacted` says whether anything was replaced (such a delivery cannot be
+ * verified again from what was stored). A body that holds no secret, the usual case, is returned
+ * as it is, found so by a native byte search unless it has `\u` escapes.
+ */
+export function storableBody(body: Uint8Array, secrets: readonly string[]): { body: Uint8Array; redacted: boolean } {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let found = bytes.indexOf(BACKSLASH) !== -1;
+  for (let i = 0; i < secrets.length && !found; i++) {
+    const secret = secrets[i]!;
+    found = secret.length > 0 && bytes.indexOf(needle(secret)) !== -1;
+  }
+  if (!found) return { body, redacted: false };
+  const active = secrets.filter((secret) => secret.length > 0);
+  if (active.length === 0) return { body, redacted: false };
+  // Bytes as latin1 characters, one per byte, so that bytes that are not UTF-8 come back unchanged.
+  const text = bytes.toString('latin1');
+  const redacted = text.replace(secretPattern(active), REDACTED);
+  if (redacted === text) return { body, redacted: false };
+  return { body: new Uint8Array(Buffer.from(redacted, 'latin1')), redacted: true };
+}
+
+const BACKSLASH = 0x5c;
+
+/** Secrets as UTF-8 bytes, made once each: a search for a string encodes it afresh every time. */
+const needles = new Map<string, Buffer>();
+
+function needle(secret: string): Buffer {
+  let bytes = needles.get(secret);
+  if (!bytes) {
+    if (needles.size >= 1000) needles.clear();
+    bytes = Buffer.from(secret, 'utf8');
+    needles.set(secret, bytes);
+  }
+  return bytes;
+}
+
+const patterns = new Map<string, RegExp>();
+
+/** Matches any of `secrets` (the longest first), each character as UTF-8 bytes or any JSON escape of it. */
+function secretPattern(secrets: readonly string[]): RegExp {
+  const id = secrets.join('\u0000');
+  let pattern = patterns.get(id);
+  if (!pattern) {
+    const alternatives = [...secrets].sort((a, b) => b.length - a.length).map(charPatterns);
+    pattern = new RegExp(alternatives.join('|'), 'g');
+    if (patterns.size >= 1000) patterns.clear();
+    patterns.set(id, pattern);
+  }
+  pattern.lastIndex = 0;
+  return pattern;
+}
+
+const SHORT_ESCAPES: Record<string, string> = {
+  '"': '\\\\"',
+  '\\': '\\\\\\\\',
+  '/': '\\\\/',
+  '\b': '\\\\b',
+  '\f': '\\\\f',
+  '\n': '\\\\n',
+  '\r': '\\\\r',
+  '\t': '\\\\t',
+};
+
+function charPatterns(secret: string): string {
+  let source = '';
+  for (const char of secret) {
+    const forms = [escapeRegExp(Buffer.from(char, 'utf8').toString('latin1'))];
+    const short = SHORT_ESCAPES[char];
+    if (short !== undefined) forms.push(short);
+    // \uXXXX in either case, a surrogate pair for characters beyond the BMP.
+    let units = '';
+    for (let i = 0; i < char.length; i++) {
+      const hex = char.charCodeAt(i).toString(16).padStart(4, '0');
+      units += `\\\\u${[...hex].map((h) => (/[a-f]/.test(h) ? `[${h}${h.toUpperCase()}]` : h)).join('')}`;
+    }
+    forms.push(units);
+    source += `(?:${forms.join('|')})`;
+  }
+  return source;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}

@@ -366,6 +366,18 @@ describe('every provider through processWebhookEvent', () => {
         code: 'invalid_signature',
       });
       expect(h.queue.messages).toHaveLength(c.expected.events ?? 1);
+
+      // What was stored never holds the secret (Graph sends it in the body), and the accepted
+      // delivery replays from it: verified again, or trusted where the proof had to be cut out.
+      const stored = await h.service.listDeliveries(registration.id, 'tenant-1');
+      expect(stored.map((d) => d.outcome).sort()).toEqual(['accepted', 'duplicate', 'rejected']);
+      for (const delivery of stored) {
+        expect(Buffer.from(delivery.body).toString('utf8')).not.toContain(registration.webhookSecret);
+        expect(JSON.stringify(delivery.headers)).not.toContain(registration.webhookSecret);
+      }
+      const replay = await h.service.replayDelivery(result.deliveryId!, 'tenant-1');
+      expect(replay).toMatchObject({ success: true, status: 200, syncTriggered: true });
+      expect(h.queue.messages).toHaveLength(2 * (c.expected.events ?? 1));
     },
   );
 });

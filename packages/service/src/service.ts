@@ -37,7 +37,7 @@ import {
 } from '@webhooks/core';
 import { Coalescer } from './coalescer.js';
 import { Deadline } from './deadline.js';
-import { diagnoseSignature, storableHeaders } from './diagnostics.js';
+import { diagnoseSignature, storableBody, storableHeaders } from './diagnostics.js';
 import { completeTasks } from './dispatcher.js';
 import { LruRegistrationCache } from './memory/lru-cache.js';
 import { MemoryRateLimiter } from './memory/rate-limiter.js';
@@ -879,7 +879,10 @@ export class WebhookManagementService {
     await this.#deliveries.append(record, details.tasks ?? [], details.commit);
   }
 
-  /** The delivery record to store: headers without credentials, a rejected body cut to 4 KB. */
+  /**
+   * The delivery record to store: headers without credentials, no secret in the body (Graph's
+   * clientState), a rejected body cut to 4 KB.
+   */
   #record(
     registration: WebhookRegistration,
     request: WebhookRequest,
@@ -888,9 +891,11 @@ export class WebhookManagementService {
     started: number,
     details: DeliveryDetails,
   ): DeliveryRecord {
-    const body = request.body as Uint8Array;
+    const secrets = details.secrets ?? this.#verifyOptions(registration).secrets;
+    const stored = storableHeaders(request.headers, secrets);
+    const kept = storableBody(request.body as Uint8Array, secrets);
+    const body = kept.body;
     const truncated = outcome === 'rejected' && body.byteLength > REJECTED_BODY_BYTES;
-    const stored = storableHeaders(request.headers, details.secrets ?? this.#verifyOptions(registration).secrets);
     const record: DeliveryRecord = {
       id: details.id ?? newId('dlv'),
       registrationId: registration.id,
@@ -905,7 +910,7 @@ export class WebhookManagementService {
       durationMs: elapsed(started),
     };
     if (truncated) record.bodyTruncated = true;
-    if (stored.redacted) record.proofRedacted = true;
+    if (stored.redacted || kept.redacted) record.proofRedacted = true;
     if (request.url !== undefined) record.url = request.url;
     if (request.method !== undefined) record.method = request.method;
     if (details.reason !== undefined) record.reason = details.reason;
