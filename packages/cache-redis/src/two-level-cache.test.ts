@@ -62,6 +62,20 @@ describe('createTwoLevelCache', () => {
     expect(b.cache.stats()).toMatchObject({ hits: 2, misses: 0, hitRate: 1 });
   });
 
+  it('getLocal answers from L1 only, without a promise, and stops once another instance invalidates', async () => {
+    const a = await instance('two1b:');
+    const b = await instance('two1b:');
+    await a.cache.set(registration());
+    // In Redis, not yet in B's L1: getLocal does not go to Redis for it.
+    expect(b.cache.getLocal(ID)).toBeUndefined();
+    expect(b.cache.stats().l2).toMatchObject({ hits: 0, misses: 0 });
+    await b.cache.get(ID);
+    expect(b.cache.getLocal(ID)).toEqual(registration());
+    expect(b.cache.stats()).toMatchObject({ hits: 2, misses: 0 });
+    await a.cache.invalidate(ID);
+    await waitFor(async () => b.cache.getLocal(ID) === undefined, "B's eviction");
+  });
+
   it('stats gives the hit rate over both levels; a miss at both is a miss', async () => {
     const a = await instance('two2:');
     expect(await a.cache.get(ID)).toBeNull();

@@ -63,6 +63,11 @@ export class TwoLevelRegistrationCache implements RegistrationCache {
     return this.#l1.get(id);
   }
 
+  /** The in-process level's entry, if it has one (Redis is only asked by `get`). */
+  getLocal(id: string): WebhookRegistration | undefined {
+    return this.#l1.getLocal(id);
+  }
+
   async set(registration: WebhookRegistration): Promise<void> {
     await this.#l1.set(registration);
     // An invalidation arrived while the caller was reading the store: what it read may be old.

@@ -218,6 +218,12 @@ export interface CacheStats {
 
 export interface RegistrationCache {
   get(id: string): Promise<WebhookRegistration | null>;
+  /**
+   * Optional: the entry when this process already holds it, without a promise (counted as a hit);
+   * undefined when `get` would have to look further. The receive path tries it first, so that a
+   * hit in process memory costs no turn of the microtask queue.
+   */
+  getLocal?(id: string): WebhookRegistration | undefined;
   set(registration: WebhookRegistration): Promise<void>;
   /** Removes the entry here and, where the cache is shared, tells other instances. */
   invalidate(id: string): Promise<void>;
@@ -234,6 +240,11 @@ export interface RateLimitDecision {
 
 export interface RateLimiter {
   consume(key: string, limit: number, windowMs: number): Promise<RateLimitDecision>;
+  /**
+   * Optional: `consume` for limiters that decide in process memory, answered without a promise.
+   * The receive path uses it when it is there.
+   */
+  consumeSync?(key: string, limit: number, windowMs: number): RateLimitDecision;
 }
 
 /** The spec's sync task, plus what a worker needs to route it. */

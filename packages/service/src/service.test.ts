@@ -1,9 +1,11 @@
-import type { ProviderRegistrar, WebhookRegistration } from '@webhooks/core';
+import type { ProviderRegistrar, RateLimiter, RegistrationCache, WebhookRegistration } from '@webhooks/core';
 import { HEALTH_RECOMMENDATIONS, SILENT_RECOMMENDATION, WebhookError } from '@webhooks/core';
 import { signGitHub, signNotion, signSalesforce, signSlack, signStripe } from '@webhooks/verifiers';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedWorker, OutboxDispatcher } from './dispatcher.js';
+import { LruRegistrationCache } from './memory/lru-cache.js';
 import { MemoryStore } from './memory/memory-store.js';
+import { MemoryRateLimiter } from './memory/rate-limiter.js';
 import { failing, harness } from './test-support.js';
 
 const TENANT = 'tenant-123';
@@ -487,6 +489,62 @@ describe('processWebhookEvent', () => {
     h.clock.advance(30_000);
     expect(await dispatcher.runOnce()).toMatchObject({ sent: 1 });
     expect(h.queue.messages).toHaveLength(4);
+  });
+
+  it('asks the cache and the limiter by promise when they have no synchronous form (Redis)', async () => {
+    // Ports with only the required methods, as the Redis cache and limiter are.
+    const lru = new LruRegistrationCache();
+    const cache: RegistrationCache = {
+      get: (id) => lru.get(id),
+      set: (r) => lru.set(r),
+      invalidate: (id) => lru.invalidate(id),
+      stats: () => lru.stats(),
+    };
+    const memory = new MemoryRateLimiter();
+    const asked: string[] = [];
+    const rateLimiter: RateLimiter = {
+      consume: (key, limit, windowMs) => {
+        asked.push(key.split(':')[0]!);
+        return memory.consume(key, limit, windowMs);
+      },
+    };
+    const h = harness({ cache, rateLimiter, rateLimit: { perMinute: 2, floodPerMinute: 100 } });
+    const registration = await registerGitHub(h);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const { headers, body } = githubDelivery(registration, issueBody(i + 1));
+      statuses.push((await h.service.processWebhookEvent(registration.id, headers, body)).status);
+    }
+    // The third is over the limit: stored, its task held (GitHub never retries).
+    expect(statuses).toEqual([200, 200, 202]);
+    expect(asked).toEqual(['flood', 'rate', 'flood', 'rate', 'flood', 'rate']);
+    // The first verified event marks the registration verified, which drops its cache entry once.
+    expect(cache.stats()).toMatchObject({ hits: 2, misses: 1 });
+  });
+
+  it('takes an in-process cache hit and limiter decision without a promise, counted as before', async () => {
+    const cache = new LruRegistrationCache();
+    const rateLimiter = new MemoryRateLimiter();
+    const h = harness({ cache, rateLimiter, rateLimit: { perMinute: 1000 } });
+    const registration = await registerGitHub(h);
+    let promised = 0;
+    const get = cache.get.bind(cache);
+    cache.get = (id) => {
+      promised++;
+      return get(id);
+    };
+    rateLimiter.consume = async () => {
+      promised++;
+      throw new Error('the synchronous form is there');
+    };
+    const { headers, body } = githubDelivery(registration);
+    expect(await h.service.processWebhookEvent(registration.id, headers, body)).toMatchObject({ status: 200 });
+    expect(promised).toBe(0);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 0 });
+    // An id the cache does not hold is looked up as before, and counted a miss.
+    expect(await h.service.processWebhookEvent('wh_unknown', headers, body)).toMatchObject({ status: 404 });
+    expect(promised).toBe(1);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
   });
 
   it('refuses a flood of unsigned junk before verifying it', async () => {

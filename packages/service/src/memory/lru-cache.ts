@@ -22,12 +22,16 @@ export class LruRegistrationCache implements RegistrationCache {
     this.#next = options.next;
   }
 
-  async get(id: string): Promise<WebhookRegistration | null> {
+  /** The entry, without a promise and without asking the second level; a hit is counted. */
+  getLocal(id: string): WebhookRegistration | undefined {
     const found = this.#lru.get(id);
-    if (found !== undefined) {
-      this.#hits++;
-      return found;
-    }
+    if (found !== undefined) this.#hits++;
+    return found;
+  }
+
+  async get(id: string): Promise<WebhookRegistration | null> {
+    const found = this.getLocal(id);
+    if (found !== undefined) return found;
     const fromNext = this.#next ? await this.#next.get(id) : null;
     if (fromNext) {
       this.#hits++;

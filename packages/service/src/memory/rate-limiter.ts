@@ -15,6 +15,10 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async consume(key: string, limit: number, windowMs: number): Promise<RateLimitDecision> {
+    return this.consumeSync(key, limit, windowMs);
+  }
+
+  consumeSync(key: string, limit: number, windowMs: number): RateLimitDecision {
     const now = this.#clock.now();
     const start = now - (now % windowMs);
     let window = this.#windows.get(key);
