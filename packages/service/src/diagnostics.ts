@@ -116,7 +116,7 @@ const REDACTED = '[redacted]';
  * its characters are escaped (`\"`, `\u002B`, `\u00e9`: .NET and Python escape more than
  * JavaScript does). `redacted` says whether anything was replaced (such a delivery cannot be
  * verified again from what was stored). A body that holds no secret, the usual case, is returned
- * as it is, found so by a native byte search unless it has `\u` escapes.
+ * as it is, found so by a native byte search unless it has escapes (a backslash).
  */
 export function storableBody(body: Uint8Array, secrets: readonly string[]): { body: Uint8Array; redacted: boolean } {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
