@@ -208,6 +208,17 @@ export interface DeliveryStore {
   getDelivery(id: string): Promise<DeliveryRecord | null>;
   /** Newest first. */
   listDeliveries(registrationId: string, limit: number): Promise<DeliveryRecord[]>;
+  /**
+   * Optional: the outcomes of the registration's newest `limit` deliveries whose outcome is one of
+   * `outcomes`, newest first, read without their bodies: what the health check's failure rate
+   * needs. Without it the service reads `listDeliveries` and filters what it got, so deliveries of
+   * other outcomes (a flood of rejected junk) take room in the window.
+   */
+  recentOutcomes?(
+    registrationId: string,
+    outcomes: readonly DeliveryOutcome[],
+    limit: number,
+  ): Promise<DeliveryOutcome[]>;
 }
 
 export interface CacheStats {

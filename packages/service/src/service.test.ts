@@ -744,6 +744,30 @@ describe('health', () => {
     expect((await h.service.checkWebhookHealth(registration.id, TENANT)).failureCount).toBe(0);
   });
 
+  it('keeps the failure rate over real deliveries, however much junk arrives after them', async () => {
+    for (const withRecentOutcomes of [true, false]) {
+      const store = new MemoryStore();
+      // A store without recentOutcomes is read with listDeliveries and filtered: the junk then
+      // takes room in the window, so this one is given a window wide enough for both kinds.
+      if (!withRecentOutcomes) Object.assign(store, { recentOutcomes: undefined });
+      const healthWindow = withRecentOutcomes ? 10 : 200;
+      const h = harness({ registrations: store, deliveries: store, outbox: store, healthWindow });
+      const registration = await registerGitHub(h);
+      const junk = '{"unrecognised":true}';
+      const bad = signGitHub({ body: junk, secret: registration.webhookSecret });
+      for (let i = 0; i < 4; i++) {
+        const d = i % 2 === 0 ? githubDelivery(registration, issueBody(i + 1)) : { headers: bad, body: junk };
+        await h.service.processWebhookEvent(registration.id, d.headers, d.body);
+      }
+      // A stranger's flood of unsigned posts: rejected, stored, and no part of the rate.
+      for (let i = 0; i < 150; i++) await h.service.processWebhookEvent(registration.id, {}, `junk ${i}`);
+      await h.service.settle();
+      expect(await h.service.checkWebhookHealth(registration.id, TENANT), String(withRecentOutcomes)).toMatchObject({
+        failureRate: 50,
+      });
+    }
+  });
+
   it('degrades at a 1-2 failure streak when the rate stays low', async () => {
     const h = harness();
     const registration = await registerGitHub(h);

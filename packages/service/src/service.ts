@@ -184,6 +184,8 @@ const DAY_MS = 24 * 3600_000;
 const NO_OPTIONS: ProcessWebhookOptions = Object.freeze({});
 const REGISTRATION_ID = /^[A-Za-z0-9_-]{1,100}$/;
 const REJECTED_BODY_BYTES = 4096;
+/** Outcomes that count toward a registration's failure rate. */
+const HEALTH_OUTCOMES: readonly DeliveryOutcome[] = ['accepted', 'queued', 'invalid_payload'];
 const MAX_PREVIOUS_SECRETS = 5;
 const INLINE_LEASE_MS = 30_000;
 const DEFAULT_CLAIM_LEASE_MS = 60_000;
@@ -1273,14 +1275,23 @@ export class WebhookManagementService {
     return new Date(slot);
   }
 
+  /**
+   * The outcomes the failure rate is taken over: the registration's last `healthWindow` deliveries
+   * that reached a downstream outcome (signature rejections, handshakes and duplicates left out),
+   * read without their bodies where the store can.
+   */
+  async #healthOutcomes(registrationId: string): Promise<DeliveryOutcome[]> {
+    if (this.#deliveries.recentOutcomes)
+      return this.#deliveries.recentOutcomes(registrationId, HEALTH_OUTCOMES, this.#healthWindow);
+    const recent = await this.#deliveries.listDeliveries(registrationId, this.#healthWindow);
+    return recent.map((d) => d.outcome).filter((outcome) => HEALTH_OUTCOMES.includes(outcome));
+  }
+
   async #health(registration: WebhookRegistration): Promise<WebhookHealth> {
     await this.#writeCounts();
     const counters = await this.#registrations.getCounters(registration.id);
-    const recent = await this.#deliveries.listDeliveries(registration.id, this.#healthWindow);
-    const counted = recent.filter(
-      (d) => d.outcome !== 'rejected' && d.outcome !== 'handshake' && d.outcome !== 'duplicate',
-    );
-    const failed = counted.filter((d) => d.outcome === 'invalid_payload').length;
+    const counted = await this.#healthOutcomes(registration.id);
+    const failed = counted.filter((outcome) => outcome === 'invalid_payload').length;
     return classifyHealth({
       registrationId: registration.id,
       status: registration.status,

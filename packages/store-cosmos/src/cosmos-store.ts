@@ -18,6 +18,7 @@ import {
   type ClaimResult,
   type CounterOutcome,
   type DedupeCommit,
+  type DeliveryOutcome,
   type DeliveryRecord,
   type DeliveryStore,
   type FreshAppend,
@@ -603,6 +604,28 @@ export class CosmosStore implements RegistrationStore, DeliveryStore, OutboxStor
       registrationId,
     );
     return Promise.all(docs.map((d) => this.#withBody(d)));
+  }
+
+  async recentOutcomes(
+    registrationId: string,
+    outcomes: readonly DeliveryOutcome[],
+    limit: number,
+  ): Promise<DeliveryOutcome[]> {
+    if (!isRegistrationId(registrationId) || outcomes.length === 0) return [];
+    const top = Math.min(Math.trunc(limit), 1000);
+    if (!(top > 0)) return [];
+    // A projection in the registration's partition: no body, inline or chunked, is read.
+    return this.#query<DeliveryOutcome>(
+      this.#deliveries,
+      'recent outcomes',
+      "SELECT TOP @top VALUE c.outcome FROM c WHERE c.registrationId = @registrationId AND c.type = 'delivery' AND ARRAY_CONTAINS(@outcomes, c.outcome) ORDER BY c.receivedAtMs DESC, c.seq DESC",
+      [
+        { name: '@registrationId', value: registrationId },
+        { name: '@outcomes', value: [...outcomes] },
+        { name: '@top', value: top },
+      ],
+      registrationId,
+    );
   }
 
   // ------------------------------------------------------------------ outbox

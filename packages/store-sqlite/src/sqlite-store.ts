@@ -9,6 +9,7 @@ import {
   type Clock,
   type CounterOutcome,
   type DedupeCommit,
+  type DeliveryOutcome,
   type DeliveryRecord,
   type DeliveryStore,
   decodePublishedEvent,
@@ -478,6 +479,20 @@ export class SqliteStore implements RegistrationStore, DeliveryStore, OutboxStor
     return rows.map(decodeDelivery);
   }
 
+  async recentOutcomes(
+    registrationId: string,
+    outcomes: readonly DeliveryOutcome[],
+    limit: number,
+  ): Promise<DeliveryOutcome[]> {
+    if (!isOurId(registrationId) || !(limit > 0) || outcomes.length === 0) return [];
+    const rows = this.#sql.recentOutcomes.all({
+      registrationId,
+      outcomes: JSON.stringify(outcomes),
+      limit: Number.isFinite(limit) ? Math.floor(limit) : -1,
+    });
+    return rows.map((row) => row.outcome);
+  }
+
   // ---------------------------------------------------------------- OutboxStore
 
   async claimDue(now: Date, limit: number, leaseMs: number, kind: OutboxTaskKind = 'sync'): Promise<OutboxTask[]> {
@@ -865,6 +880,15 @@ function prepareStatements(db: Database.Database) {
     getDelivery: db.prepare<Id, DeliveryRow>('SELECT * FROM deliveries WHERE id = @id'),
     listDeliveries: db.prepare<{ registrationId: string; limit: number }, DeliveryRow>(
       `SELECT * FROM deliveries WHERE registration_id = @registrationId ORDER BY received_at DESC, seq DESC LIMIT @limit`,
+    ),
+    // Newest first along deliveries_by_registration; no body is read.
+    recentOutcomes: db.prepare<
+      { registrationId: string; outcomes: string; limit: number },
+      { outcome: DeliveryOutcome }
+    >(
+      `SELECT outcome FROM deliveries
+       WHERE registration_id = @registrationId AND outcome IN (SELECT value FROM json_each(@outcomes))
+       ORDER BY received_at DESC, seq DESC LIMIT @limit`,
     ),
 
     upsertTask: db.prepare<TaskRowInput>(

@@ -618,6 +618,39 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
         expect(await store().listDeliveries('wh_none', 10)).toEqual([]);
       });
 
+      it('recentOutcomes (optional): the newest outcomes of the kinds asked for, past any others', async (ctx) => {
+        const recent = store().recentOutcomes?.bind(store());
+        if (!recent) return ctx.skip('the store has no recentOutcomes');
+        const outcomes = ['invalid_payload', 'accepted', 'rejected', 'queued', 'duplicate', 'accepted'] as const;
+        for (const [i, outcome] of outcomes.entries()) {
+          await store().append(
+            delivery({ id: `dlv_o${i}`, registrationId: 'wh_1', outcome, receivedAt: new Date(T0 + i * 1000) }),
+          );
+        }
+        // A flood of rejected junk after them does not push them out of the window.
+        for (let i = 0; i < 20; i++) {
+          await store().append(
+            delivery({
+              id: `dlv_junk${i}`,
+              registrationId: 'wh_1',
+              outcome: 'rejected',
+              receivedAt: new Date(T0 + 10_000 + i),
+            }),
+          );
+        }
+        await store().append(
+          delivery({ id: 'dlv_o_other', registrationId: 'wh_2', receivedAt: new Date(T0 + 99_000) }),
+        );
+        const counted = ['accepted', 'queued', 'invalid_payload'] as const;
+        expect(await recent('wh_1', counted, 10)).toEqual(['accepted', 'queued', 'accepted', 'invalid_payload']);
+        expect(await recent('wh_1', counted, 2)).toEqual(['accepted', 'queued']);
+        expect(await recent('wh_1', ['rejected'], 3)).toEqual(['rejected', 'rejected', 'rejected']);
+        expect(await recent('wh_1', [], 10)).toEqual([]);
+        expect(await recent('wh_1', counted, 0)).toEqual([]);
+        expect(await recent('wh_none', counted, 10)).toEqual([]);
+        for (const id of HOSTILE_IDS) expect(await recent(id, counted, 10)).toEqual([]);
+      });
+
       it('keeps only the newest 100 rejected deliveries per registration, and every other kind', async () => {
         for (let i = 0; i < 3; i++) {
           await store().append(delivery({ id: `dlv_ok${i}`, registrationId: 'wh_1', receivedAt: new Date(T0 + i) }));

@@ -4,6 +4,7 @@ import {
   type ClaimResult,
   type CounterOutcome,
   type DedupeCommit,
+  type DeliveryOutcome,
   type DeliveryRecord,
   type DeliveryStore,
   decodePublishedEvent,
@@ -341,6 +342,31 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
       if (record) newest.push(deliveryOf(record));
     }
     return newest;
+  }
+
+  async recentOutcomes(
+    registrationId: string,
+    outcomes: readonly DeliveryOutcome[],
+    limit: number,
+  ): Promise<DeliveryOutcome[]> {
+    const index = this.#byRegistration.get(registrationId);
+    if (!index || !(limit > 0)) return [];
+    const wanted = new Set(outcomes);
+    const found: DeliveryOutcome[] = [];
+    // Newest first across both queues, as listDeliveries, but nothing is copied.
+    const { rejected, other } = index;
+    let r = wanted.has('rejected') ? rejected.ids.length - 1 : rejected.head - 1;
+    let o = other.ids.length - 1;
+    while (found.length < limit && (r >= rejected.head || o >= other.head)) {
+      const a = r >= rejected.head ? this.#deliveries.get(rejected.ids[r]!) : undefined;
+      const b = o >= other.head ? this.#deliveries.get(other.ids[o]!) : undefined;
+      const takeRejected = a !== undefined && (b === undefined || a.receivedAt >= b.receivedAt);
+      if (takeRejected) r--;
+      else o--;
+      const record = takeRejected ? a : b;
+      if (record && wanted.has(record.outcome)) found.push(record.outcome);
+    }
+    return found;
   }
 
   async claimDue(now: Date, limit: number, leaseMs: number, kind: OutboxTaskKind = 'sync'): Promise<OutboxTask[]> {
