@@ -20,6 +20,22 @@ describe('parseSlack', () => {
     });
   });
 
+  it("parseWebhook('slack', the spec's example exactly as written, without ts) still gives a message event", () => {
+    // The spec's input has no ts ("entityId: 'ts'" in its output names the field): the channel stands in.
+    const event = { type: 'message', channel: 'C123', user: 'U123' };
+    const body = JSON.stringify({ type: 'event_callback', event });
+    expect(parseWebhook('slack', { headers: {}, body }, { now })).toStrictEqual({
+      providerId: 'slack',
+      eventType: 'message',
+      entityType: 'message',
+      entityId: 'C123',
+      data: event,
+      timestamp: new Date(now),
+    });
+    const withEventTs = JSON.stringify({ type: 'event_callback', event: { ...event, event_ts: '1234567890.000002' } });
+    expect(parseSlack({ headers: {}, body: withEventTs }).entityId).toBe('1234567890.000002');
+  });
+
   it('parseSlack(real event_callback) takes event_id as deliveryId and event_time as timestamp', () => {
     const event = parseSlack({ headers: {}, body: fixture('slack-message.json') });
     expect(event.deliveryId).toBe('Ev0PV52K21');
@@ -119,7 +135,7 @@ describe('parseSlack', () => {
   it.each([
     ['event_callback without event', '{"type":"event_callback"}'],
     ['event without type', '{"type":"event_callback","event":{"ts":"1"}}'],
-    ['message without ts', '{"type":"event_callback","event":{"type":"message"}}'],
+    ['message without ts or channel', '{"type":"event_callback","event":{"type":"message"}}'],
     ['unknown envelope', '{"type":"block_actions_v9"}'],
     ['form without command or payload', 'text=hello'],
     ['payload that is not JSON', 'payload=%7Bnope'],

@@ -25,7 +25,8 @@ function eventEntityId(event: JsonObject, entityType: string): string | undefine
     const edited = getObject(event, 'message');
     if (subtype === 'message_changed' && edited !== undefined) return getString(edited, 'ts');
     if (subtype === 'message_deleted') return getString(event, 'deleted_ts') ?? getString(event, 'ts');
-    return getString(event, 'ts');
+    // Every real message has its ts; the spec's shortened example has only the channel and user.
+    return getString(event, 'ts') ?? getString(event, 'event_ts') ?? idOf(get(event, 'channel'));
   }
   const item = getObject(event, 'item');
   return (

@@ -661,6 +661,44 @@ describe('handshakes', () => {
     expect((await h.service.getWebhookRegistration(registration.id, TENANT))?.status).toBe('active');
     expect(await h.service.getPendingVerificationToken(registration.id, TENANT)).toBeNull();
   });
+
+  it('takes only the first verification_token, and never one over a secret the operator supplied', async () => {
+    const handshake = (token: string) => JSON.stringify({ verification_token: token });
+    const notionEvent = JSON.stringify({
+      id: '367cba44-b6f3-4c92-81e7-6a2e9659efd4',
+      timestamp: '2024-12-05T23:55:34.285Z',
+      type: 'page.created',
+      entity: { id: '153104cd-477e-809d-8dc4-ff2d96ae3090', type: 'page' },
+      data: {},
+    });
+    const real = 'secret_realTokenFromNotion0000000000000000000000';
+    const forged = 'secret_sentBySomeoneWithTheUrl000000000000000000';
+
+    // Pending, nothing captured yet: Notion's token is taken; one sent after it is answered and ignored.
+    const h = harness();
+    const { registration } = await h.service.registerWebhook(TENANT, 'notion', 'c', ['page.*']);
+    for (const token of [real, forged])
+      expect(await h.service.processWebhookEvent(registration.id, {}, handshake(token))).toMatchObject({ status: 200 });
+    expect(await h.service.getPendingVerificationToken(registration.id, TENANT)).toBe(real);
+    const signed = (secret: string) => signNotion({ body: notionEvent, secret });
+    expect(await h.service.processWebhookEvent(registration.id, signed(forged), notionEvent)).toMatchObject({
+      status: 401,
+    });
+    expect(await h.service.processWebhookEvent(registration.id, signed(real), notionEvent)).toMatchObject({
+      status: 200,
+    });
+
+    // The operator supplied Notion's token at registration: a handshake changes nothing.
+    const supplied = await h.service.registerWebhook(TENANT, 'notion', 'c2', ['page.*'], { webhookSecret: real });
+    expect(await h.service.processWebhookEvent(supplied.registration.id, {}, handshake(forged))).toMatchObject({
+      status: 200,
+    });
+    expect(await h.service.getPendingVerificationToken(supplied.registration.id, TENANT)).toBeNull();
+    expect(await h.service.processWebhookEvent(supplied.registration.id, signed(real), notionEvent)).toMatchObject({
+      status: 200,
+      syncTriggered: true,
+    });
+  });
 });
 
 describe('rotateWebhookSecret', () => {
@@ -714,6 +752,57 @@ describe('rotateWebhookSecret', () => {
       status: 200,
       entityId: 'cus_1',
     });
+  });
+});
+
+describe('the registration cache', () => {
+  it('is not refilled with what a lookup read before a rotation committed', async () => {
+    const store = new MemoryStore();
+    // The store's reads can be held open, as a slow database holds them.
+    let hold: Promise<void> | undefined;
+    const registrations = new Proxy(store, {
+      get(target, property) {
+        if (property === 'get') {
+          return async (id: string) => {
+            const found = await target.get(id);
+            if (hold) await hold;
+            return found;
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const h = harness({ registrations, deliveries: store, outbox: store });
+    const registration = await registerGitHub(h);
+    const first = githubDelivery(registration);
+    expect(await h.service.processWebhookEvent(registration.id, first.headers, first.body)).toMatchObject({
+      status: 200,
+    });
+    // Marking it verified invalidated the cache: the next delivery reads the store, and is held there.
+    let release!: () => void;
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    const second = githubDelivery(registration, issueBody(2));
+    const held = h.service.processWebhookEvent(registration.id, second.headers, second.body);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    hold = undefined;
+    const rotated = await h.service.rotateWebhookSecret(registration.id, TENANT, { graceMs: 0 });
+    release();
+    expect(await held).toMatchObject({ status: 200 });
+    // Right after the rotation, and still minutes later, the new secret verifies and the old does not.
+    for (const advance of [0, 4 * 60_000]) {
+      h.clock.advance(advance);
+      const fresh = githubDelivery({ ...registration, webhookSecret: rotated.webhookSecret }, issueBody(3 + advance));
+      expect(await h.service.processWebhookEvent(registration.id, fresh.headers, fresh.body)).toMatchObject({
+        status: 200,
+      });
+      const old = githubDelivery(registration, issueBody(4 + advance));
+      expect(await h.service.processWebhookEvent(registration.id, old.headers, old.body)).toMatchObject({
+        status: 401,
+      });
+    }
   });
 });
 

@@ -219,6 +219,8 @@ export class WebhookManagementService {
   readonly #rejectionsKeptPerMinute: number;
   /** Next release time per registration for held (rate-limited, non-retrying) deliveries. */
   readonly #releaseSlots = new Map<string, number>();
+  /** Bumped by every cache invalidation made here (see #lookup). */
+  #invalidations = 0;
   /** Outbox ids of tasks sent inline, completed together by #completeLater. */
   #completions: string[] = [];
   readonly #completionRuns = new Coalescer(
@@ -469,6 +471,8 @@ export class WebhookManagementService {
       updatedAt: now,
     };
     if (options.metadata !== undefined) registration.metadata = structuredClone(options.metadata);
+    // A secret the operator supplied is never replaced by a token a handshake hands over.
+    if (options.webhookSecret !== undefined) registration.metadata = { ...registration.metadata, secretSupplied: true };
     if (options.retryPolicy !== undefined) registration.retryPolicy = { ...options.retryPolicy };
     if (options.providerOptions !== undefined) registration.providerOptions = structuredClone(options.providerOptions);
 
@@ -509,7 +513,7 @@ export class WebhookManagementService {
       this.#log.warn({ err: describeError(error), registrationId }, 'provider unregistration failed');
     }
     await this.#registrations.delete(registration.id);
-    await this.#cache.invalidate(registration.id);
+    await this.#invalidate(registration.id);
     this.#log.info({ registrationId, tenantId }, 'webhook unregistered');
   }
 
@@ -533,9 +537,15 @@ export class WebhookManagementService {
       ].slice(0, MAX_PREVIOUS_SECRETS);
       registration.webhookSecret = webhookSecret;
       registration.updatedAt = new Date(now);
+      if (options.webhookSecret !== undefined)
+        registration.metadata = { ...registration.metadata, secretSupplied: true };
+      else if (registration.metadata?.secretSupplied !== undefined) {
+        const { secretSupplied: _, ...metadata } = registration.metadata;
+        registration.metadata = metadata;
+      }
       try {
         const updated = await this.#registrations.update(registration, ifMatch(registration));
-        await this.#cache.invalidate(updated.id);
+        await this.#invalidate(updated.id);
         this.#log.info({ registrationId, tenantId }, 'webhook secret rotated');
         return { webhookSecret, previousSecretExpiresAt };
       } catch (error) {
@@ -707,9 +717,19 @@ export class WebhookManagementService {
     if (typeof registrationId !== 'string' || !REGISTRATION_ID.test(registrationId)) return null;
     const cached = await this.#cache.get(registrationId);
     if (cached) return cached;
+    const invalidations = this.#invalidations;
     const stored = await this.#registrations.get(registrationId);
-    if (stored) await this.#cache.set(stored);
+    // A change committed while the store was being read may have invalidated the cache already:
+    // what was read is then possibly older, and cached it would be served for minutes (a rotated
+    // secret refused, a deleted registration still accepting). The next lookup fills it instead.
+    if (stored && invalidations === this.#invalidations) await this.#cache.set(stored);
     return stored;
+  }
+
+  /** Drops a changed registration from the cache, and keeps lookups under way from refilling it. */
+  async #invalidate(registrationId: string): Promise<void> {
+    this.#invalidations++;
+    await this.#cache.invalidate(registrationId);
   }
 
   /** The registration when it belongs to the tenant; not_found otherwise (never forbidden). */
@@ -779,9 +799,16 @@ export class WebhookManagementService {
   async #afterHandshake(registration: WebhookRegistration, capturedSecret: string | undefined): Promise<void> {
     if (capturedSecret !== undefined) {
       // Notion hands its verification token over once; it becomes the secret, and the setup stays
-      // pending until a verified event proves the operator pasted it back into Notion.
-      if (registration.status !== 'pending_verification') return;
+      // pending until a verified event proves the operator pasted it back into Notion. The request
+      // is unsigned by design, so anyone with the URL could send one: only the first is taken,
+      // and never over a secret the operator supplied.
+      const captures = (r: WebhookRegistration) =>
+        r.status === 'pending_verification' &&
+        r.metadata?.verificationTokenCaptured !== true &&
+        r.metadata?.secretSupplied !== true;
+      if (!captures(registration)) return;
       await this.#updateRegistration(registration.id, (r) => {
+        if (!captures(r)) return false;
         r.webhookSecret = capturedSecret;
         r.metadata = { ...r.metadata, verificationTokenCaptured: true };
       });
@@ -805,15 +832,16 @@ export class WebhookManagementService {
     }
   }
 
-  async #updateRegistration(id: string, change: (registration: WebhookRegistration) => void): Promise<void> {
+  /** Applies `change` to the stored registration (read afresh on a conflict); `false` from it changes nothing. */
+  async #updateRegistration(id: string, change: (registration: WebhookRegistration) => unknown): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.#registrations.get(id);
       if (!current) return;
-      change(current);
+      if (change(current) === false) return;
       current.updatedAt = new Date(this.#clock.now());
       try {
         const updated = await this.#registrations.update(current, ifMatch(current));
-        await this.#cache.invalidate(updated.id);
+        await this.#invalidate(updated.id);
         return;
       } catch (error) {
         if (!(isWebhookError(error) && error.code === 'conflict')) throw error;
