@@ -250,8 +250,25 @@ describe('processWebhookEvent', () => {
     const delivery = githubDelivery(registration);
     await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
     const again = await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
-    expect(again).toMatchObject({ success: true, status: 200, duplicate: true, syncTriggered: false });
+    expect(again).toMatchObject({ success: true, status: 200, duplicate: true, queued: false, syncTriggered: false });
     expect(h.queue.messages).toHaveLength(1);
+  });
+
+  it('answers 400, not 5xx, when the caller passes headers or a body of the wrong kind', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const misuses: Array<[unknown, unknown]> = [
+      [{}, 42],
+      [{}, { not: 'bytes' }],
+      [{}, undefined],
+      ['headers', '{}'],
+      [[['x-github-event', 'issues']], '{}'],
+    ];
+    for (const [headers, body] of misuses) {
+      const result = await h.service.processWebhookEvent(registration.id, headers as never, body as never);
+      expect(result, JSON.stringify([headers, body])).toMatchObject({ status: 400, code: 'invalid_request' });
+    }
+    expect((await h.service.listDeliveries(registration.id, TENANT)).length).toBe(0);
   });
 
   it('dedupes on the hash of the signed bytes when the provider sends no delivery id, for at least 7 days', async () => {
@@ -718,9 +735,11 @@ describe('rotateWebhookSecret', () => {
     const byOld = signedWith(oldSecret, 2);
     expect(await h.service.processWebhookEvent(registration.id, byNew.headers, byNew.body)).toMatchObject({
       status: 200,
+      secretIndex: 0,
     });
     expect(await h.service.processWebhookEvent(registration.id, byOld.headers, byOld.body)).toMatchObject({
       status: 200,
+      secretIndex: 1,
     });
     const [old, fresh] = await h.service.listDeliveries(registration.id, TENANT, 2);
     expect(old?.secretIndex).toBe(1);
@@ -752,6 +771,28 @@ describe('rotateWebhookSecret', () => {
       status: 200,
       entityId: 'cus_1',
     });
+  });
+});
+
+describe('health counters', () => {
+  it('keeps counts a failed counter write could not record, and writes them once the store is back', async () => {
+    const store = new MemoryStore();
+    const registrations = failing(store, ['recordOutcome']);
+    const h = harness({ registrations, deliveries: store, outbox: store });
+    const registration = await registerGitHub(h);
+    registrations.failing = true;
+    for (let i = 0; i < 10; i++) {
+      const junk = githubDelivery({ ...registration, webhookSecret: 'whsec_wrong' }, issueBody(i + 1));
+      expect(await h.service.processWebhookEvent(registration.id, junk.headers, junk.body)).toMatchObject({
+        status: 401,
+      });
+    }
+    // settle() returns while the store refuses (shutdown must not hang on it), and loses nothing.
+    await h.service.settle();
+    expect((await store.getCounters(registration.id)).verificationFailureCount).toBe(0);
+    registrations.failing = false;
+    await h.service.settle();
+    expect((await store.getCounters(registration.id)).verificationFailureCount).toBe(10);
   });
 });
 

@@ -146,6 +146,11 @@ export interface ProcessOutcome extends WebhookProcessResult {
   events?: number;
   /** Our id for the stored delivery. */
   deliveryId?: string;
+  /**
+   * Which of the registration's active secrets verified the delivery: 0 the current one, 1 and on
+   * the previous ones still in their grace period after a rotation (also stored on the delivery).
+   */
+  secretIndex?: number;
   /** Seconds to send as Retry-After (429 `rate_limited`, 503 `in_progress`). */
   retryAfterSeconds?: number;
   rateLimit?: RateLimitDecision;
@@ -219,6 +224,10 @@ export class WebhookManagementService {
   readonly #rejectionsKeptPerMinute: number;
   /** Next release time per registration for held (rate-limited, non-retrying) deliveries. */
   readonly #releaseSlots = new Map<string, number>();
+  /** Whether the last counter write failed (see #writeCounts). */
+  #countsFailing = false;
+  /** Counts arrived since the last write began (what schedules the next one). */
+  #countsArrived = false;
   /** Bumped by every cache invalidation made here (see #lookup). */
   #invalidations = 0;
   /** Outbox ids of tasks sent inline, completed together by #completeLater. */
@@ -236,7 +245,7 @@ export class WebhookManagementService {
   readonly #keptRejections = new Map<string, { minute: number; kept: number }>();
   readonly #countRuns = new Coalescer(
     () => this.#writeCounts(),
-    () => this.#pendingCounts.size > 0,
+    () => this.#countsArrived,
     COUNT_FLUSH_MS,
   );
   /** Inline publishes still under way (see #publishInBackground). */
@@ -296,6 +305,9 @@ export class WebhookManagementService {
   ): Promise<ProcessOutcome> {
     const started = performance.now();
     const receivedAt = new Date(this.#clock.now());
+    if (!isRequestShape(headers, rawBody)) {
+      return failure(started, 400, 'invalid_request', 'Headers must be an object and the body a string or bytes');
+    }
     const request = toRequest(headers, rawBody, options);
     try {
       // 1. Look up the registration: cache (without a promise when this process holds it), then
@@ -390,6 +402,8 @@ export class WebhookManagementService {
       if (persisted.status === 'duplicate') {
         const outcome = success(started, 200, events, false);
         outcome.duplicate = true;
+        outcome.queued = false;
+        if (verified.secretIndex !== undefined) outcome.secretIndex = verified.secretIndex;
         if (ack) outcome.response = { ...ack };
         return outcome;
       }
@@ -416,6 +430,7 @@ export class WebhookManagementService {
       outcome.deliveryId = deliveryId;
       outcome.duplicate = false;
       outcome.queued = queued;
+      if (verified.secretIndex !== undefined) outcome.secretIndex = verified.secretIndex;
       if (rateLimit) outcome.rateLimit = rateLimit;
       if (ack) outcome.response = { ...ack };
       return outcome;
@@ -1243,17 +1258,22 @@ export class WebhookManagementService {
    * every COUNT_FLUSH_MS: one counter write per registration per interval, not one per request.
    */
   #countLater(registrationId: string, outcome: 'success' | 'verification_failure', at: Date): void {
-    const id = `${outcome}:${registrationId}`;
-    const pending = this.#pendingCounts.get(id);
-    if (pending) {
-      pending.count++;
-      if (at > pending.at) pending.at = at;
-    } else {
-      this.#pendingCounts.set(id, { registrationId, outcome, count: 1, at });
-    }
+    this.#keepCount(registrationId, outcome, at, 1);
+    this.#countsArrived = true;
     // Written every COUNT_FLUSH_MS rather than every turn: junk spaced out in time would otherwise
     // still cost one counter write per request. Health reads write what is pending first.
     this.#countRuns.schedule();
+  }
+
+  #keepCount(registrationId: string, outcome: 'success' | 'verification_failure', at: Date, count: number): void {
+    const id = `${outcome}:${registrationId}`;
+    const pending = this.#pendingCounts.get(id);
+    if (pending) {
+      pending.count += count;
+      if (at > pending.at) pending.at = at;
+    } else {
+      this.#pendingCounts.set(id, { registrationId, outcome, count, at });
+    }
   }
 
   /** Whether to store this rejection: the first `rejectionsKeptPerMinute` of each minute are. */
@@ -1273,14 +1293,21 @@ export class WebhookManagementService {
   }
 
   async #writeCounts(): Promise<void> {
+    this.#countsArrived = false;
     if (this.#pendingCounts.size === 0) return;
     const pending = [...this.#pendingCounts.values()];
     this.#pendingCounts.clear();
     for (const { registrationId, outcome, count, at } of pending) {
       try {
         await this.#registrations.recordOutcome(registrationId, outcome, at, count);
+        this.#countsFailing = false;
       } catch (error) {
-        this.#log.warn({ err: describeError(error), registrationId, count }, 'health counters not updated');
+        // Kept for the next write (when more counts arrive, or a health read or settle() writes
+        // them), so a passing store outage loses no count; said once per outage, not every retry.
+        this.#keepCount(registrationId, outcome, at, count);
+        if (!this.#countsFailing)
+          this.#log.warn({ err: describeError(error), registrationId, count }, 'health counters not updated; kept');
+        this.#countsFailing = true;
       }
     }
   }
@@ -1334,6 +1361,13 @@ export class WebhookManagementService {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** What a caller passing something else has misused the API with (answered 400, never 5xx). */
+function isRequestShape(headers: unknown, rawBody: unknown): boolean {
+  const headersOk =
+    headers === undefined || headers === null || (typeof headers === 'object' && !Array.isArray(headers));
+  return headersOk && (typeof rawBody === 'string' || rawBody instanceof Uint8Array);
+}
 
 function toRequest(headers: HeaderMap, rawBody: string | Uint8Array, options: ProcessWebhookOptions): WebhookRequest {
   const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
