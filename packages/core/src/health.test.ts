@@ -4,6 +4,7 @@ import {
   failureRatePercent,
   HEALTH_RECOMMENDATIONS,
   PENDING_RECOMMENDATION,
+  SIGNATURES_FAILING_RECOMMENDATION,
   SILENT_RECOMMENDATION,
 } from './health.js';
 
@@ -71,6 +72,12 @@ describe('classifyHealth', () => {
       silentAfterMs: 48 * 3600_000,
     });
     expect(recent.recommendations).not.toContain(SILENT_RECOMMENDATION);
+  });
+
+  it('recommends checking the secret when signatures keep failing, without changing the status', () => {
+    const health = classifyHealth({ ...base, signaturesFailing: true });
+    expect(health).toMatchObject({ status: 'healthy', recommendations: [SIGNATURES_FAILING_RECOMMENDATION] });
+    expect(classifyHealth({ ...base, signaturesFailing: false }).recommendations).toEqual([]);
   });
 
   it('clamps nonsense rates instead of trusting them', () => {

@@ -10,6 +10,8 @@ export const SILENT_RECOMMENDATION =
 export const PENDING_RECOMMENDATION =
   'Finish the provider setup: paste the webhook URL and secret into the provider and send a test event';
 export const INACTIVE_RECOMMENDATION = 'The registration is inactive: reactivate it to receive events';
+export const SIGNATURES_FAILING_RECOMMENDATION =
+  'Recent deliveries fail signature verification and none has verified since: if they come from the provider, check the secret it signs with (a rotation it has not picked up is the usual cause)';
 
 export interface HealthInput {
   registrationId: string;
@@ -24,6 +26,11 @@ export interface HealthInput {
   now?: Date;
   /** A registration that used to receive events and has received none for this long is "silent". */
   silentAfterMs?: number;
+  /**
+   * The newest deliveries that reached verification were all rejected. Only a recommendation: the
+   * status never changes for it, since a stranger posting junk looks the same.
+   */
+  signaturesFailing?: boolean;
 }
 
 /**
@@ -48,6 +55,7 @@ export function classifyHealth(input: HealthInput): WebhookHealth {
   if (input.status === 'pending_verification') recommendations.push(PENDING_RECOMMENDATION);
   if (input.status === 'inactive') recommendations.push(INACTIVE_RECOMMENDATION);
   if (isSilent(input)) recommendations.push(SILENT_RECOMMENDATION);
+  if (input.signaturesFailing === true) recommendations.push(SIGNATURES_FAILING_RECOMMENDATION);
 
   const health: WebhookHealth = {
     registrationId: input.registrationId,

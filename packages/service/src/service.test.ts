@@ -1,5 +1,10 @@
 import type { ProviderRegistrar, RateLimiter, RegistrationCache, WebhookRegistration } from '@webhooks/core';
-import { HEALTH_RECOMMENDATIONS, SILENT_RECOMMENDATION, WebhookError } from '@webhooks/core';
+import {
+  HEALTH_RECOMMENDATIONS,
+  SIGNATURES_FAILING_RECOMMENDATION,
+  SILENT_RECOMMENDATION,
+  WebhookError,
+} from '@webhooks/core';
 import { signGitHub, signNotion, signSalesforce, signSlack, signStripe } from '@webhooks/verifiers';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedWorker, OutboxDispatcher } from './dispatcher.js';
@@ -896,6 +901,30 @@ describe('health', () => {
         failureRate: 50,
       });
     }
+  });
+
+  it('recommends checking the secret while signatures keep failing, and stops once one verifies', async () => {
+    const h = harness();
+    const registration = await registerGitHub(h);
+    const ok = githubDelivery(registration);
+    await h.service.processWebhookEvent(registration.id, ok.headers, ok.body);
+    // A rotation the provider has not picked up: it keeps signing with the old secret.
+    const rotated = await h.service.rotateWebhookSecret(registration.id, TENANT, { graceMs: 0 });
+    for (let i = 0; i < 5; i++) {
+      const stale = githubDelivery(registration, issueBody(i + 10));
+      expect(await h.service.processWebhookEvent(registration.id, stale.headers, stale.body)).toMatchObject({
+        status: 401,
+      });
+      const health = await h.service.checkWebhookHealth(registration.id, TENANT);
+      // Only a recommendation, and only after a streak: the status is not a stranger's to change.
+      expect(health.status).toBe('healthy');
+      expect(health.recommendations.includes(SIGNATURES_FAILING_RECOMMENDATION)).toBe(i === 4);
+    }
+    const fixed = githubDelivery({ ...registration, webhookSecret: rotated.webhookSecret }, issueBody(20));
+    expect(await h.service.processWebhookEvent(registration.id, fixed.headers, fixed.body)).toMatchObject({
+      status: 200,
+    });
+    expect((await h.service.checkWebhookHealth(registration.id, TENANT)).recommendations).toEqual([]);
   });
 
   it('degrades at a 1-2 failure streak when the rate stays low', async () => {

@@ -191,6 +191,9 @@ const REGISTRATION_ID = /^[A-Za-z0-9_-]{1,100}$/;
 const REJECTED_BODY_BYTES = 4096;
 /** Outcomes that count toward a registration's failure rate. */
 const HEALTH_OUTCOMES: readonly DeliveryOutcome[] = ['accepted', 'queued', 'invalid_payload'];
+/** Outcomes of deliveries that reached signature verification, and how many rejected in a row are a streak. */
+const VERIFIED_OR_REJECTED: readonly DeliveryOutcome[] = [...HEALTH_OUTCOMES, 'duplicate', 'rejected'];
+const SIGNATURE_FAILURE_STREAK = 5;
 const MAX_PREVIOUS_SECRETS = 5;
 const INLINE_LEASE_MS = 30_000;
 const DEFAULT_CLAIM_LEASE_MS = 60_000;
@@ -1356,7 +1359,20 @@ export class WebhookManagementService {
       ...(counters.lastFailureAt ? { lastFailureAt: counters.lastFailureAt } : {}),
       now: new Date(this.#clock.now()),
       silentAfterMs: this.#silentAfterMs,
+      signaturesFailing: await this.#signaturesFailing(registration.id),
     });
+  }
+
+  /**
+   * Whether the registration's newest deliveries that reached verification were all rejected (a
+   * rotation the provider has not picked up, or a stranger's junk: only a recommendation says so).
+   */
+  async #signaturesFailing(registrationId: string): Promise<boolean> {
+    const streak = SIGNATURE_FAILURE_STREAK;
+    const outcomes = this.#deliveries.recentOutcomes
+      ? await this.#deliveries.recentOutcomes(registrationId, VERIFIED_OR_REJECTED, streak)
+      : (await this.#deliveries.listDeliveries(registrationId, streak)).map((d) => d.outcome);
+    return outcomes.length >= streak && outcomes.slice(0, streak).every((outcome) => outcome === 'rejected');
   }
 }
 

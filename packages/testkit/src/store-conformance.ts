@@ -651,6 +651,25 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
         for (const id of HOSTILE_IDS) expect(await recent(id, counted, 10)).toEqual([]);
       });
 
+      it('orders deliveries that arrived in the same millisecond by when they were appended', async () => {
+        const outcomes = ['accepted', 'rejected', 'accepted', 'rejected', 'queued'] as const;
+        for (const [i, outcome] of outcomes.entries()) {
+          await store().append(
+            delivery({ id: `dlv_same${i}`, registrationId: 'wh_1', outcome, receivedAt: new Date(T0) }),
+          );
+        }
+        const listed = await store().listDeliveries('wh_1', 10);
+        expect(listed.map((d) => d.id)).toEqual(['dlv_same4', 'dlv_same3', 'dlv_same2', 'dlv_same1', 'dlv_same0']);
+        const recent = store().recentOutcomes?.bind(store());
+        if (recent) {
+          expect(await recent('wh_1', ['accepted', 'queued', 'rejected'], 3)).toEqual([
+            'queued',
+            'rejected',
+            'accepted',
+          ]);
+        }
+      });
+
       it('keeps only the newest 100 rejected deliveries per registration, and every other kind', async () => {
         for (let i = 0; i < 3; i++) {
           await store().append(delivery({ id: `dlv_ok${i}`, registrationId: 'wh_1', receivedAt: new Date(T0 + i) }));

@@ -33,8 +33,10 @@ export interface MemoryStoreOptions {
   keepDeliveries?: number;
 }
 
+/** Ids of a registration's deliveries of one kind, oldest first from `head` on, with their place in the order of appends. */
 interface IdQueue {
   ids: string[];
+  seqs: number[];
   head: number;
 }
 
@@ -163,6 +165,8 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   readonly #keepRejected: number;
   readonly #keepDeliveries: number;
   #version = 0;
+  /** Appends so far: orders deliveries that arrived in the same millisecond. */
+  #appends = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#keepRejected = options.keepRejected ?? 100;
@@ -300,17 +304,19 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     this.#deliveries.set(record.id, stored);
     let index = this.#byRegistration.get(record.registrationId);
     if (!index) {
-      index = { rejected: { ids: [], head: 0 }, other: { ids: [], head: 0 } };
+      index = { rejected: { ids: [], seqs: [], head: 0 }, other: { ids: [], seqs: [], head: 0 } };
       this.#byRegistration.set(record.registrationId, index);
     }
     const rejected = record.outcome === 'rejected';
     const queue = rejected ? index.rejected : index.other;
     queue.ids.push(record.id);
+    queue.seqs.push(++this.#appends);
     const keep = rejected ? this.#keepRejected : this.#keepDeliveries;
     while (queue.ids.length - queue.head > keep) this.#deliveries.delete(queue.ids[queue.head++]!);
     // Compacted now and then: shifting one id per append would move the whole array every time.
     if (queue.head > 1024 && queue.head * 2 > queue.ids.length) {
       queue.ids.splice(0, queue.head);
+      queue.seqs.splice(0, queue.head);
       queue.head = 0;
     }
     for (const task of tasks) this.#outbox.set(task.id, storedTask(task, stored.receivedAt));
@@ -326,20 +332,10 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
   }
 
   async listDeliveries(registrationId: string, limit: number): Promise<DeliveryRecord[]> {
-    const index = this.#byRegistration.get(registrationId);
-    if (!index) return [];
-    const { rejected, other } = index;
     const newest: DeliveryRecord[] = [];
-    let r = rejected.ids.length - 1;
-    let o = other.ids.length - 1;
-    while (newest.length < limit && (r >= rejected.head || o >= other.head)) {
-      const a = r >= rejected.head ? this.#deliveries.get(rejected.ids[r]!) : undefined;
-      const b = o >= other.head ? this.#deliveries.get(other.ids[o]!) : undefined;
-      const takeRejected = a !== undefined && (b === undefined || a.receivedAt >= b.receivedAt);
-      if (takeRejected) r--;
-      else o--;
-      const record = takeRejected ? a : b;
-      if (record) newest.push(deliveryOf(record));
+    for (const stored of this.#newestFirst(registrationId, true)) {
+      if (newest.length >= limit) break;
+      newest.push(deliveryOf(stored));
     }
     return newest;
   }
@@ -349,24 +345,38 @@ export class MemoryStore implements RegistrationStore, DeliveryStore, OutboxStor
     outcomes: readonly DeliveryOutcome[],
     limit: number,
   ): Promise<DeliveryOutcome[]> {
-    const index = this.#byRegistration.get(registrationId);
-    if (!index || !(limit > 0)) return [];
     const wanted = new Set(outcomes);
     const found: DeliveryOutcome[] = [];
-    // Newest first across both queues, as listDeliveries, but nothing is copied.
-    const { rejected, other } = index;
-    let r = wanted.has('rejected') ? rejected.ids.length - 1 : rejected.head - 1;
-    let o = other.ids.length - 1;
-    while (found.length < limit && (r >= rejected.head || o >= other.head)) {
-      const a = r >= rejected.head ? this.#deliveries.get(rejected.ids[r]!) : undefined;
-      const b = o >= other.head ? this.#deliveries.get(other.ids[o]!) : undefined;
-      const takeRejected = a !== undefined && (b === undefined || a.receivedAt >= b.receivedAt);
-      if (takeRejected) r--;
-      else o--;
-      const record = takeRejected ? a : b;
-      if (record && wanted.has(record.outcome)) found.push(record.outcome);
+    // Nothing is copied; rejections are not even looked at unless asked for.
+    for (const stored of this.#newestFirst(registrationId, wanted.has('rejected'))) {
+      if (found.length >= limit) break;
+      if (wanted.has(stored.outcome)) found.push(stored.outcome);
     }
     return found;
+  }
+
+  /** The registration's kept deliveries, newest first (by arrival, then by order of appends). */
+  *#newestFirst(registrationId: string, withRejected: boolean): Generator<StoredDelivery> {
+    const index = this.#byRegistration.get(registrationId);
+    if (!index) return;
+    const { rejected, other } = index;
+    let r = withRejected ? rejected.ids.length - 1 : rejected.head - 1;
+    let o = other.ids.length - 1;
+    while (r >= rejected.head || o >= other.head) {
+      const a = r >= rejected.head ? this.#deliveries.get(rejected.ids[r]!) : undefined;
+      const b = o >= other.head ? this.#deliveries.get(other.ids[o]!) : undefined;
+      const takeRejected =
+        o < other.head ||
+        (r >= rejected.head &&
+          (a === undefined ||
+            b === undefined ||
+            a.receivedAt > b.receivedAt ||
+            (a.receivedAt.getTime() === b.receivedAt.getTime() && rejected.seqs[r]! > other.seqs[o]!)));
+      const record = takeRejected ? a : b;
+      if (takeRejected) r--;
+      else o--;
+      if (record) yield record;
+    }
   }
 
   async claimDue(now: Date, limit: number, leaseMs: number, kind: OutboxTaskKind = 'sync'): Promise<OutboxTask[]> {
