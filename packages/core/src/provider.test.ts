@@ -35,12 +35,18 @@ describe('describeProviderProblems', () => {
     ['github', ['expected an object, got string']],
     [{}, ['`id` must be a string', '`verify` must be a function', '`parse` must be a function']],
     [{ ...provider, handshake: 'yes' }, ['`handshake` must be a function when present']],
+    [{ ...provider, answerWithinMs: 0 }, ['`answerWithinMs` must be a positive number of milliseconds when present']],
+    [
+      { ...provider, answerWithinMs: '3s' },
+      ['`answerWithinMs` must be a positive number of milliseconds when present'],
+    ],
   ])('describeProviderProblems(%j)', (value, problems) => {
     expect(describeProviderProblems(value)).toEqual(problems);
   });
 
   it('accepts a well-formed provider', () => {
     expect(isWebhookProvider(provider)).toBe(true);
+    expect(isWebhookProvider({ ...provider, answerWithinMs: 3000 })).toBe(true);
   });
 });
 

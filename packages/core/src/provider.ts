@@ -81,6 +81,11 @@ export interface WebhookProvider {
   dedupeKey?(request: ParseRequest): string | undefined;
   /** Whether the provider retries failed deliveries (decides between 429 and store-and-throttle). */
   readonly retriesDeliveries?: boolean;
+  /**
+   * How long the provider waits for an answer before counting the delivery failed (Slack 3 s,
+   * Shopify 5 s, GitHub 10 s). The receive path gives its inline queue send at most half of it.
+   */
+  readonly answerWithinMs?: number;
   /** The body to answer a stored delivery with, when the provider needs a particular one. */
   readonly acknowledgement?: AcknowledgementBody;
 }
@@ -104,6 +109,10 @@ export function describeProviderProblems(value: unknown): string[] {
     if (candidate[optional] !== undefined && typeof candidate[optional] !== 'function') {
       problems.push(`\`${optional}\` must be a function when present`);
     }
+  }
+  const within = candidate.answerWithinMs;
+  if (within !== undefined && !(typeof within === 'number' && Number.isFinite(within) && within > 0)) {
+    problems.push('`answerWithinMs` must be a positive number of milliseconds when present');
   }
   return problems;
 }

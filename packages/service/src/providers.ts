@@ -33,6 +33,21 @@ const RETRIES: Record<string, boolean> = {
   msgraph: true,
 };
 
+/**
+ * How long each provider waits for an answer, where it says (PROVIDERS.md; Zoom and Microsoft Graph
+ * ask for an answer within 3 s too).
+ */
+const ANSWER_WITHIN_MS: Record<string, number> = {
+  github: 10_000,
+  slack: 3000,
+  shopify: 5000,
+  google: 10_000,
+  'standard-webhooks': 15_000,
+  svix: 15_000,
+  zoom: 3000,
+  msgraph: 3000,
+};
+
 function builtin(id: string): WebhookProvider {
   const provider: { -readonly [K in keyof WebhookProvider]: WebhookProvider[K] } = {
     id,
@@ -40,6 +55,8 @@ function builtin(id: string): WebhookProvider {
     parse: (request, options) => parseWebhook(id, request, options),
     retriesDeliveries: RETRIES[id] ?? false,
   };
+  const answerWithinMs = ANSWER_WITHIN_MS[id];
+  if (answerWithinMs !== undefined) provider.answerWithinMs = answerWithinMs;
   if (hasHandshake(id)) provider.handshake = (request, options) => handshakeResponse(id, request, options);
   // Salesforce retries an outbound message for 24 h unless it gets its SOAP Ack.
   if (id === 'salesforce-outbound') {

@@ -6,6 +6,7 @@ import { signGitHub, signHubSpotV3 } from '@webhooks/verifiers';
 import { describe, expect, it } from 'vitest';
 import { OutboxDispatcher } from './dispatcher.js';
 import { MemoryStore } from './memory/memory-store.js';
+import { ProviderRegistry } from './providers.js';
 import { harness } from './test-support.js';
 
 const TENANT = 'tenant-1';
@@ -328,5 +329,54 @@ describe('a queue that hangs', () => {
     expect(await dispatcher.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
     expect(h.queue.messages.filter((m) => m.task.entityId === '1001')).toHaveLength(1);
     expect(await h.store.listOutbox()).toEqual([]);
+  });
+
+  it("gives the send at most half of the provider's answer deadline (Slack answers within 3 s)", async () => {
+    const builtIn = new ProviderRegistry();
+    expect(builtIn.get('slack')?.answerWithinMs).toBe(3000);
+    expect(builtIn.get('github')?.answerWithinMs).toBe(10_000);
+    // GitHub as a provider that waits only 100 ms: the send gets 50 ms of the configured 60 s.
+    const hasty = { ...builtIn.get('github')!, answerWithinMs: 100 };
+    const h = harness({ providers: new ProviderRegistry([hasty]), inlineSendTimeoutMs: 60_000, publisher: undefined });
+    const registration = await activeGitHub(h);
+    h.queue.enqueue = () => new Promise<void>(() => {});
+    const delivery = issueDelivery(registration, 1);
+    const started = performance.now();
+    const result = await h.service.processWebhookEvent(registration.id, delivery.headers, delivery.body);
+    expect(performance.now() - started).toBeLessThan(30_000);
+    expect(result).toMatchObject({ status: 202, queued: true });
+    expect(await h.store.listOutbox()).toHaveLength(1);
+  });
+
+  it('a batch send that runs out of time is not followed by sends of each task', async () => {
+    const h = harness({ inlineSendTimeoutMs: 50, publisher: undefined });
+    const secret = 'hubspot-client-secret';
+    const { registration } = await h.service.registerWebhook(TENANT, 'hubspot', 'conn-1', ['*'], {
+      webhookSecret: secret,
+    });
+    const sends: string[] = [];
+    h.queue.enqueueBatch = async () => {
+      sends.push('batch');
+      await new Promise<void>(() => {});
+    };
+    h.queue.enqueue = async () => {
+      sends.push('one');
+    };
+    const item = (eventId: number, objectId: number) => ({
+      eventId,
+      subscriptionId: 1,
+      portalId: 62515,
+      occurredAt: h.clock.now(),
+      subscriptionType: 'contact.creation',
+      attemptNumber: 0,
+      objectId,
+    });
+    const body = JSON.stringify([item(200, 1), item(201, 2)]);
+    const url = registration.webhookUrl;
+    const headers = signHubSpotV3({ url, body, secret, timestamp: h.clock.now() });
+    const result = await h.service.processWebhookEvent(registration.id, headers, body, { url, method: 'POST' });
+    expect(result).toMatchObject({ status: 202, queued: true });
+    expect(sends).toEqual(['batch']);
+    expect(await h.store.listOutbox()).toHaveLength(2);
   });
 });

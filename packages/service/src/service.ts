@@ -32,6 +32,7 @@ import {
   type WebhookEvent,
   type WebhookHealth,
   type WebhookProcessResult,
+  type WebhookProvider,
   type WebhookRegistration,
   type WebhookRequest,
 } from '@webhooks/core';
@@ -105,7 +106,8 @@ export interface WebhookManagementServiceOptions {
   debugSignatures?: boolean;
   /**
    * How long the receive path waits for the queue to take its tasks (default 3 s) before answering
-   * 202 `queued` and leaving them to the dispatcher. Providers give up after about 10 s.
+   * 202 `queued` and leaving them to the dispatcher; at most half of the provider's
+   * `answerWithinMs` (Slack gives 3 s in all, so its sends get 1.5 s).
    */
   inlineSendTimeoutMs?: number;
   /**
@@ -254,7 +256,8 @@ export class WebhookManagementService {
   /** Inline publishes still under way (see #publishInBackground). */
   readonly #publishing = new Set<Promise<void>>();
   /** Times out inline queue sends (see #inTime). */
-  readonly #sendDeadline: Deadline;
+  /** Inline send deadlines by budget: the configured one, and shorter ones for providers in a hurry. */
+  readonly #sendDeadlines = new Map<number, Deadline>();
   /** Rate-limit keys by registration (see #limitKeys). */
   readonly #limitKeyCache = new Map<string, LimitKeys>();
 
@@ -288,8 +291,6 @@ export class WebhookManagementService {
     if (!Number.isFinite(this.#inlineSendTimeoutMs) || this.#inlineSendTimeoutMs <= 0) {
       throw new TypeError('inlineSendTimeoutMs must be a positive number of milliseconds');
     }
-    const timeoutMs = this.#inlineSendTimeoutMs;
-    this.#sendDeadline = new Deadline(timeoutMs, () => new Error(`queue send took longer than ${timeoutMs} ms`));
   }
 
   get providers(): ProviderRegistry {
@@ -414,7 +415,9 @@ export class WebhookManagementService {
 
       // 9. Enqueue; a queue that is down leaves the tasks in the outbox for the dispatcher.
       // With the embedded queue, a task in the outbox is a task enqueued.
-      const queued = held ? tasks.length > 0 : !(await this.#dispatchInline(registration, tasks, receivedAt));
+      const queued = held
+        ? tasks.length > 0
+        : !(await this.#dispatchInline(registration, tasks, receivedAt, this.#sendDeadline(provider)));
 
       // 10. Health counters (already counted by the write, where the store could), then the first
       // verified event finishes a pending setup.
@@ -713,7 +716,7 @@ export class WebhookManagementService {
       commit: this.#commitUntil(keys, now),
       replayOf: original.id,
     });
-    const queued = !(await this.#dispatchInline(registration, tasks, now));
+    const queued = !(await this.#dispatchInline(registration, tasks, now, this.#sendDeadline(provider)));
     if (publications.length > 0) this.#publishInBackground(registration, publications, now);
     return Object.assign(success(started, queued ? 202 : 200, events, tasks.length > 0 && !queued), {
       deliveryId: replayId,
@@ -1158,27 +1161,42 @@ export class WebhookManagementService {
     return (registration.retryPolicy ?? this.#defaultRetryPolicy).maxRetries + 1;
   }
 
-  /** Enqueues the tasks; true when all went through, false when some wait in the outbox. */
-  async #dispatchInline(registration: WebhookRegistration, tasks: NewOutboxTask[], now: Date): Promise<boolean> {
+  /**
+   * Enqueues the tasks, each send cut short by `deadline` (see #sendDeadline); true when all went
+   * through, false when some wait in the outbox. A send that ran out of time means the queue is
+   * hung: the tasks not yet sent are left to the dispatcher rather than given time of their own,
+   * so that the answer never waits more than about one budget.
+   */
+  async #dispatchInline(
+    registration: WebhookRegistration,
+    tasks: NewOutboxTask[],
+    now: Date,
+    deadline: Deadline,
+  ): Promise<boolean> {
     if (!this.#queue || tasks.length === 0) return true;
     const queue = this.#queue;
+    let hung: unknown;
     if (tasks.length > 1 && queue.enqueueBatch) {
       try {
-        await this.#inTime(queue.enqueueBatch(tasks.map((t) => ({ task: t.task, messageId: t.messageId }))));
+        await deadline.within(queue.enqueueBatch(tasks.map((t) => ({ task: t.task, messageId: t.messageId }))));
         for (const task of tasks) this.#completeLater(task);
         return true;
       } catch (error) {
-        // Task by task below: the queue drops any that the failed batch did send.
-        this.#log.warn({ err: describeError(error), tasks: tasks.length }, 'batch enqueue failed; trying each task');
+        // Task by task below, unless the queue is hung: it drops any that the failed batch did send.
+        if (error instanceof InlineSendTimeout) hung = error;
+        else
+          this.#log.warn({ err: describeError(error), tasks: tasks.length }, 'batch enqueue failed; trying each task');
       }
     }
     let all = true;
     for (const task of tasks) {
       try {
-        await this.#inTime(queue.enqueue(task.task, { messageId: task.messageId }));
+        if (hung !== undefined) throw hung;
+        await deadline.within(queue.enqueue(task.task, { messageId: task.messageId }));
         this.#completeLater(task);
       } catch (error) {
         all = false;
+        if (error instanceof InlineSendTimeout) hung = error;
         this.#log.warn(
           { err: describeError(error), messageId: task.messageId },
           'queue unavailable; task kept in the outbox',
@@ -1196,13 +1214,22 @@ export class WebhookManagementService {
   }
 
   /**
-   * An inline send that takes longer than `inlineSendTimeoutMs` (a broker that went away mid-send,
-   * a client retrying) counts as failed: the answer does not wait for it, the task waits in the
-   * outbox, and if the send did get through after all the queue drops the dispatcher's repeat.
+   * An inline send that takes longer than its budget (a broker that went away mid-send, a client
+   * retrying) counts as failed: the answer does not wait for it, the task waits in the outbox, and
+   * if the send did get through after all the queue drops the dispatcher's repeat. The budget is
+   * `inlineSendTimeoutMs`, cut to half of the provider's `answerWithinMs` (Slack gives 3 s in all).
+   * One timer per budget for every send under way, not one per send (see Deadline).
    */
-  #inTime(send: Promise<void>): Promise<void> {
-    // One timer for every send under way, not one per send (see Deadline).
-    return this.#sendDeadline.within(send);
+  #sendDeadline(provider: WebhookProvider): Deadline {
+    const within = provider.answerWithinMs;
+    const budget =
+      within === undefined ? this.#inlineSendTimeoutMs : Math.min(this.#inlineSendTimeoutMs, Math.max(50, within / 2));
+    let deadline = this.#sendDeadlines.get(budget);
+    if (!deadline) {
+      deadline = new Deadline(budget, () => new InlineSendTimeout(budget));
+      this.#sendDeadlines.set(budget, deadline);
+    }
+    return deadline;
   }
 
   /** Step 11: publishes the events; on failure they stay in the outbox for the publish dispatcher. */
@@ -1377,6 +1404,14 @@ export class WebhookManagementService {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** An inline queue send that ran out of its budget (see #sendDeadline). */
+class InlineSendTimeout extends Error {
+  constructor(budgetMs: number) {
+    super(`queue send took longer than ${budgetMs} ms`);
+    this.name = 'InlineSendTimeout';
+  }
+}
 
 /** What a caller passing something else has misused the API with (answered 400, never 5xx). */
 function isRequestShape(headers: unknown, rawBody: unknown): boolean {
