@@ -195,6 +195,7 @@ export function createApp(options: AppOptions, receive = createReceiveRoute(opti
     res.json({
       webhookSecret: result.webhookSecret,
       previousSecretExpiresAt: result.previousSecretExpiresAt.toISOString(),
+      ...(result.providerUpdated !== undefined ? { providerUpdated: result.providerUpdated } : {}),
     });
   });
 

@@ -241,6 +241,11 @@ export function openApiDocument(publicBaseUrl: string): Record<string, unknown> 
               properties: {
                 webhookSecret: { type: 'string' },
                 previousSecretExpiresAt: { type: 'string', format: 'date-time' },
+                providerUpdated: {
+                  type: 'boolean',
+                  description:
+                    'For a hook the receiver created at the provider (GitHub): whether the new secret was installed there too; false: install it by hand before previousSecretExpiresAt',
+                },
               },
             }),
             ...errors(400, 401, 404),

@@ -400,6 +400,12 @@ export interface RegisterAtProviderInput {
 export interface ProviderRegistrar {
   register(input: RegisterAtProviderInput): Promise<ProviderRegistration | ManualSetup>;
   unregister(input: RegisterAtProviderInput): Promise<void>;
+  /**
+   * Optional: installs the registration's `webhookSecret`, just rotated, in the hook it created at
+   * the provider (`providerWebhookId`). Throws when the provider did not take it: the operator then
+   * has until the previous secret's grace period ends to install it by hand.
+   */
+  updateSecret?(input: RegisterAtProviderInput): Promise<void>;
 }
 
 export interface ApiKeyRecord {

@@ -355,10 +355,12 @@ describe('a queue that hangs', () => {
       webhookSecret: secret,
     });
     const sends: string[] = [];
-    h.queue.enqueueBatch = async () => {
-      sends.push('batch');
-      await new Promise<void>(() => {});
-    };
+    Object.assign(h.queue, {
+      enqueueBatch: async () => {
+        sends.push('batch');
+        await new Promise<void>(() => {});
+      },
+    });
     h.queue.enqueue = async () => {
       sends.push('one');
     };

@@ -69,7 +69,8 @@ export interface GitHubRegistrarOptions {
 }
 
 /**
- * Creates and deletes repository or organisation hooks through GitHub's REST API. Needs credentials
+ * Creates and deletes repository or organisation hooks through GitHub's REST API, and installs a
+ * rotated secret in them. Needs credentials
  * `{ token, owner, repo? }` for the connection; without them, or when GitHub cannot be reached from
  * here, it falls back to manual instructions, so registering never fails on the provider's account.
  */
@@ -133,6 +134,28 @@ export function createGitHubRegistrar(options: GitHubRegistrarOptions): Provider
           instructions: [`GitHub's API could not create the hook (${why}): add it by hand.`, ...setup.instructions],
         };
       }
+    },
+
+    async updateSecret(input: RegisterAtProviderInput): Promise<void> {
+      const { registration } = input;
+      if (!registration.providerWebhookId) throw new Error('the registration has no hook at GitHub');
+      const credentials =
+        input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
+      const url = credentials ? hooksUrl(credentials) : null;
+      if (!credentials?.token || !url) throw new Error('no GitHub credentials for this connection');
+      // The hook's configuration, with the new secret: GitHub signs with it from the next delivery.
+      const response = await doFetch(`${url}/${encodeURIComponent(registration.providerWebhookId)}/config`, {
+        method: 'PATCH',
+        headers: headers(credentials.token),
+        body: JSON.stringify({
+          url: registration.webhookUrl,
+          content_type: 'json',
+          secret: registration.webhookSecret,
+          insecure_ssl: '0',
+        }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!response.ok) throw new Error(`GitHub answered ${response.status}`);
     },
 
     async unregister(input: RegisterAtProviderInput): Promise<void> {

@@ -184,6 +184,11 @@ export interface RotateSecretOptions {
 export interface RotateSecretResult {
   webhookSecret: string;
   previousSecretExpiresAt: Date;
+  /**
+   * For a hook the provider's registrar created (GitHub): whether the new secret was installed
+   * there too. False means it must be installed by hand before `previousSecretExpiresAt`.
+   */
+  providerUpdated?: boolean;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -568,7 +573,11 @@ export class WebhookManagementService {
         const updated = await this.#registrations.update(registration, ifMatch(registration));
         await this.#invalidate(updated.id);
         this.#log.info({ registrationId, tenantId }, 'webhook secret rotated');
-        return { webhookSecret, previousSecretExpiresAt };
+        // Stored first, so that both secrets verify whenever the provider switches to the new one.
+        const providerUpdated = await this.#installAtProvider(updated);
+        return providerUpdated === undefined
+          ? { webhookSecret, previousSecretExpiresAt }
+          : { webhookSecret, previousSecretExpiresAt, providerUpdated };
       } catch (error) {
         if (!(isWebhookError(error) && error.code === 'conflict') || attempt >= 4) throw error;
       }
@@ -815,6 +824,26 @@ export class WebhookManagementService {
       options.salesforceOrganizationId = providerOptions.salesforceOrganizationId;
     }
     return options;
+  }
+
+  /**
+   * Installs a rotated secret in the hook a registrar created at the provider; undefined when there
+   * is none (or the registrar cannot), false when the provider did not take it.
+   */
+  async #installAtProvider(registration: WebhookRegistration): Promise<boolean | undefined> {
+    const registrar = this.#registrars[registration.integrationId];
+    if (!registration.providerWebhookId || !registrar?.updateSecret) return undefined;
+    try {
+      const credentials = (await this.#credentials?.get(registration.tenantId, registration.connectionId)) ?? null;
+      await registrar.updateSecret({ registration, credentials });
+      return true;
+    } catch (error) {
+      this.#log.warn(
+        { err: describeError(error), registrationId: registration.id },
+        'rotated secret not installed at the provider; install it by hand before the grace period ends',
+      );
+      return false;
+    }
   }
 
   async #afterHandshake(registration: WebhookRegistration, capturedSecret: string | undefined): Promise<void> {
