@@ -569,6 +569,31 @@ describe('processWebhookEvent', () => {
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
   });
 
+  it("does not let junk spend the registration's limit: only verified deliveries count", async () => {
+    const h = harness({ rateLimit: { perMinute: 3, floodPerMinute: 1000 } });
+    const { registration } = await h.service.registerWebhook(TENANT, 'slack', 'c', ['*'], {
+      webhookSecret: 'slack-signing-secret',
+    });
+    for (let i = 0; i < 20; i++) {
+      expect((await h.service.processWebhookEvent(registration.id, {}, `junk ${i}`)).status).toBe(401);
+    }
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      const body = JSON.stringify({
+        type: 'event_callback',
+        event_id: `EvJ${i}`,
+        event: { type: 'message', ts: `2.${i}` },
+      });
+      const headers = signSlack({
+        body,
+        secret: registration.webhookSecret,
+        timestamp: Math.floor(h.clock.now() / 1000),
+      });
+      statuses.push((await h.service.processWebhookEvent(registration.id, headers, body)).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
   it('refuses a flood of unsigned junk before verifying it', async () => {
     const h = harness({ rateLimit: { perMinute: 100, floodPerMinute: 10 } });
     const registration = await registerGitHub(h);

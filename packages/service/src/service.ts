@@ -328,18 +328,13 @@ export class WebhookManagementService {
       const provider = this.#providers.get(registration.integrationId);
       if (!provider) return failure(started, 503, 'unsupported_provider', 'Provider is not loaded on this receiver');
 
-      // 2. Rate limits: a flood guard before verification costs anything, then the per-registration
-      // limit, answered with 429 only for providers that retry.
+      // 2. Rate limits: a flood guard on every request, before verification costs anything; the
+      // per-registration limit follows verification (4b), so that junk never spends it.
       const limitKeys = this.#limitKeys(registration.id);
       const { floodPerMinute, perMinute } = this.#limits;
       const flood =
         this.#limitNow(limitKeys.flood, floodPerMinute) ?? (await this.#limit(limitKeys.flood, floodPerMinute));
       if (!flood.allowed) return rateLimited(started, flood);
-      let rateLimit: RateLimitDecision | undefined;
-      if (provider.retriesDeliveries) {
-        rateLimit = this.#limitNow(limitKeys.rate, perMinute) ?? (await this.#limit(limitKeys.rate, perMinute));
-        if (!rateLimit.allowed) return rateLimited(started, rateLimit);
-      }
 
       // 3. Handshakes, for their exact shapes only (signed ones are verified inside).
       const verifyOptions = this.#verifyOptions(registration, receivedAt.getTime());
@@ -359,12 +354,14 @@ export class WebhookManagementService {
         });
       }
 
-      // GitHub never retries: over the limit, its verified deliveries are stored and their sync
-      // tasks released later at the limited rate instead of being refused.
+      // 4b. The per-registration limit, on verified deliveries: 429 for providers that retry. GitHub
+      // never retries: its deliveries over the limit are stored and their sync tasks released later
+      // at the limited rate instead of being refused.
       let availableAt = receivedAt;
-      if (!provider.retriesDeliveries) {
-        rateLimit = this.#limitNow(limitKeys.rate, perMinute) ?? (await this.#limit(limitKeys.rate, perMinute));
-        if (!rateLimit.allowed) availableAt = this.#nextReleaseSlot(registration.id, receivedAt);
+      const rateLimit = this.#limitNow(limitKeys.rate, perMinute) ?? (await this.#limit(limitKeys.rate, perMinute));
+      if (!rateLimit.allowed) {
+        if (provider.retriesDeliveries) return rateLimited(started, rateLimit);
+        availableAt = this.#nextReleaseSlot(registration.id, receivedAt);
       }
 
       // 5. Parse into normalised events.
@@ -442,7 +439,7 @@ export class WebhookManagementService {
       outcome.duplicate = false;
       outcome.queued = queued;
       if (verified.secretIndex !== undefined) outcome.secretIndex = verified.secretIndex;
-      if (rateLimit) outcome.rateLimit = rateLimit;
+      outcome.rateLimit = rateLimit;
       if (ack) outcome.response = { ...ack };
       return outcome;
     } catch (error) {
