@@ -735,6 +735,13 @@ describe('handshakes', () => {
       status: 200,
     });
 
+    // The service's own metadata keys cannot be set by the caller (they would re-reveal the secret).
+    const sneaky = await h.service.registerWebhook(TENANT, 'notion', 'c3', ['page.*'], {
+      metadata: { verificationTokenCaptured: true, secretSupplied: true, note: 'kept' },
+    });
+    expect(sneaky.registration.metadata).toEqual({ note: 'kept' });
+    expect(await h.service.getPendingVerificationToken(sneaky.registration.id, TENANT)).toBeNull();
+
     // The operator supplied Notion's token at registration: a handshake changes nothing.
     const supplied = await h.service.registerWebhook(TENANT, 'notion', 'c2', ['page.*'], { webhookSecret: real });
     expect(await h.service.processWebhookEvent(supplied.registration.id, {}, handshake(forged))).toMatchObject({

@@ -260,7 +260,6 @@ export class WebhookManagementService {
   );
   /** Inline publishes still under way (see #publishInBackground). */
   readonly #publishing = new Set<Promise<void>>();
-  /** Times out inline queue sends (see #inTime). */
   /** Inline send deadlines by budget: the configured one, and shorter ones for providers in a hurry. */
   readonly #sendDeadlines = new Map<number, Deadline>();
   /** Rate-limit keys by registration (see #limitKeys). */
@@ -493,7 +492,11 @@ export class WebhookManagementService {
       createdAt: now,
       updatedAt: now,
     };
-    if (options.metadata !== undefined) registration.metadata = structuredClone(options.metadata);
+    if (options.metadata !== undefined) {
+      // The keys the service keeps in metadata are its own to set.
+      const { verificationTokenCaptured: _captured, secretSupplied: _supplied, ...metadata } = options.metadata;
+      registration.metadata = structuredClone(metadata);
+    }
     // A secret the operator supplied is never replaced by a token a handshake hands over.
     if (options.webhookSecret !== undefined) registration.metadata = { ...registration.metadata, secretSupplied: true };
     if (options.retryPolicy !== undefined) registration.retryPolicy = { ...options.retryPolicy };
