@@ -26,9 +26,11 @@ describe('Deadline', () => {
         (error: Error) => (error.message === 'too late' ? performance.now() - started : Number.NaN),
       );
     const [firstAt, secondAt] = await Promise.all([settledAt(first), settledAt(second)]);
-    expect(firstAt).toBeGreaterThanOrEqual(59);
+    // Node runs timers on the event loop's cached millisecond clock: one can fire a little before
+    // performance.now() says its time has come (58.9 ms was seen on a loaded machine).
+    expect(firstAt).toBeGreaterThanOrEqual(57);
     // The second one waits out its own 60 ms, not the first one's deadline.
-    expect(secondAt).toBeGreaterThanOrEqual(89);
+    expect(secondAt).toBeGreaterThanOrEqual(87);
   });
 
   it('still times out work that is pending after earlier work settled in time', async () => {
@@ -37,7 +39,7 @@ describe('Deadline', () => {
     await sleep(10);
     const started = performance.now();
     await expect(deadline.within(hang())).rejects.toThrow('too late');
-    expect(performance.now() - started).toBeGreaterThanOrEqual(39);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(37);
   });
 
   it('ignores work that settles after its deadline', async () => {

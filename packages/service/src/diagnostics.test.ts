@@ -44,6 +44,15 @@ describe('storableBody', () => {
     }
   });
 
+  it('finds an escaped secret through its letters and digits, and skips the slow search when they are absent', () => {
+    const secret = 'graph+state/2024';
+    const escaped = Buffer.from('{"clientState":"graph\\u002Bstate\\/2024","note":"a\\"b"}');
+    expect(JSON.parse(escaped.toString()).clientState).toBe(secret);
+    expect(text(storableBody(escaped, [secret]).body)).toBe('{"clientState":"[redacted]","note":"a\\"b"}');
+    const other = Buffer.from('{"clientState":"other\\u002Bvalue","note":"a\\"b"}');
+    expect(storableBody(other, [secret]).body).toBe(other);
+  });
+
   it('leaves bytes that are not UTF-8 as they were', () => {
     const body = Buffer.concat([Buffer.from([0xff, 0xfe, 0x5c]), Buffer.from('secret-1'), Buffer.from([0xc3])]);
     const kept = storableBody(body, ['secret-1']);
