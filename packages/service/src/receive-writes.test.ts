@@ -54,6 +54,19 @@ function issueDelivery(registration: WebhookRegistration, n: number, deliveryId 
   };
 }
 
+/** One HubSpot notification of a contact creation, as HubSpot batches them. */
+function hubspotItem(occurredAt: number, eventId: number, objectId: number) {
+  return {
+    eventId,
+    subscriptionId: 1,
+    portalId: 62515,
+    occurredAt,
+    subscriptionType: 'contact.creation',
+    attemptNumber: 0,
+    objectId,
+  };
+}
+
 async function activeGitHub(h: ReturnType<typeof harness>): Promise<WebhookRegistration> {
   const { registration } = await h.service.registerWebhook(TENANT, 'github', 'conn-1', ['issue.*']);
   // The first verified delivery activates the registration (one update); measure after it.
@@ -212,16 +225,11 @@ describe('an event repeated inside one delivery', () => {
     const { registration } = await h.service.registerWebhook(TENANT, 'hubspot', 'conn-1', ['*'], {
       webhookSecret: secret,
     });
-    const item = (eventId: number, objectId: number) => ({
-      eventId,
-      subscriptionId: 1,
-      portalId: 62515,
-      occurredAt: h.clock.now(),
-      subscriptionType: 'contact.creation',
-      attemptNumber: 0,
-      objectId,
-    });
-    const body = JSON.stringify([item(100, 1), item(100, 1), item(101, 2)]);
+    const body = JSON.stringify([
+      hubspotItem(h.clock.now(), 100, 1),
+      hubspotItem(h.clock.now(), 100, 1),
+      hubspotItem(h.clock.now(), 101, 2),
+    ]);
     const url = registration.webhookUrl;
     const headers = signHubSpotV3({ url, body, secret, timestamp: h.clock.now() });
     for (const hide of [false, true]) {
@@ -364,16 +372,7 @@ describe('a queue that hangs', () => {
     h.queue.enqueue = async () => {
       sends.push('one');
     };
-    const item = (eventId: number, objectId: number) => ({
-      eventId,
-      subscriptionId: 1,
-      portalId: 62515,
-      occurredAt: h.clock.now(),
-      subscriptionType: 'contact.creation',
-      attemptNumber: 0,
-      objectId,
-    });
-    const body = JSON.stringify([item(200, 1), item(201, 2)]);
+    const body = JSON.stringify([hubspotItem(h.clock.now(), 200, 1), hubspotItem(h.clock.now(), 201, 2)]);
     const url = registration.webhookUrl;
     const headers = signHubSpotV3({ url, body, secret, timestamp: h.clock.now() });
     const result = await h.service.processWebhookEvent(registration.id, headers, body, { url, method: 'POST' });

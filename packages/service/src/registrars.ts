@@ -97,27 +97,39 @@ export function createGitHubRegistrar(options: GitHubRegistrarOptions): Provider
     };
   }
 
+  /** The connection's token and hooks URL, or null when it has no usable credentials. */
+  async function connection(input: RegisterAtProviderInput): Promise<{ token: string; url: string } | null> {
+    const { registration } = input;
+    const credentials =
+      input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
+    const url = credentials ? hooksUrl(credentials) : null;
+    return credentials?.token && url ? { token: credentials.token, url } : null;
+  }
+
+  /** A hook's configuration: where to post and the secret to sign with. */
+  function hookConfig(registration: WebhookRegistration): Record<string, string> {
+    return {
+      url: registration.webhookUrl,
+      content_type: 'json',
+      secret: registration.webhookSecret,
+      insecure_ssl: '0',
+    };
+  }
+
   return {
     async register(input: RegisterAtProviderInput): Promise<ProviderRegistration | ManualSetup> {
       const { registration } = input;
-      const credentials =
-        input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
-      const url = credentials ? hooksUrl(credentials) : null;
-      if (!credentials?.token || !url) return manualRegistrar.register(input) as Promise<ManualSetup>;
+      const github = await connection(input);
+      if (!github) return manualRegistrar.register(input) as Promise<ManualSetup>;
       try {
-        const response = await doFetch(url, {
+        const response = await doFetch(github.url, {
           method: 'POST',
-          headers: headers(credentials.token),
+          headers: headers(github.token),
           body: JSON.stringify({
             name: 'web',
             active: true,
             events: githubEvents(registration.events),
-            config: {
-              url: registration.webhookUrl,
-              content_type: 'json',
-              secret: registration.webhookSecret,
-              insecure_ssl: '0',
-            },
+            config: hookConfig(registration),
           }),
           signal: AbortSignal.timeout(timeoutMs),
         });
@@ -139,20 +151,13 @@ export function createGitHubRegistrar(options: GitHubRegistrarOptions): Provider
     async updateSecret(input: RegisterAtProviderInput): Promise<void> {
       const { registration } = input;
       if (!registration.providerWebhookId) throw new Error('the registration has no hook at GitHub');
-      const credentials =
-        input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
-      const url = credentials ? hooksUrl(credentials) : null;
-      if (!credentials?.token || !url) throw new Error('no GitHub credentials for this connection');
+      const github = await connection(input);
+      if (!github) throw new Error('no GitHub credentials for this connection');
       // The hook's configuration, with the new secret: GitHub signs with it from the next delivery.
-      const response = await doFetch(`${url}/${encodeURIComponent(registration.providerWebhookId)}/config`, {
+      const response = await doFetch(`${github.url}/${encodeURIComponent(registration.providerWebhookId)}/config`, {
         method: 'PATCH',
-        headers: headers(credentials.token),
-        body: JSON.stringify({
-          url: registration.webhookUrl,
-          content_type: 'json',
-          secret: registration.webhookSecret,
-          insecure_ssl: '0',
-        }),
+        headers: headers(github.token),
+        body: JSON.stringify(hookConfig(registration)),
         signal: AbortSignal.timeout(timeoutMs),
       });
       if (!response.ok) throw new Error(`GitHub answered ${response.status}`);
@@ -161,13 +166,11 @@ export function createGitHubRegistrar(options: GitHubRegistrarOptions): Provider
     async unregister(input: RegisterAtProviderInput): Promise<void> {
       const { registration } = input;
       if (!registration.providerWebhookId) return;
-      const credentials =
-        input.credentials ?? (await options.credentials.get(registration.tenantId, registration.connectionId));
-      const url = credentials ? hooksUrl(credentials) : null;
-      if (!credentials?.token || !url) return;
-      const response = await doFetch(`${url}/${encodeURIComponent(registration.providerWebhookId)}`, {
+      const github = await connection(input);
+      if (!github) return;
+      const response = await doFetch(`${github.url}/${encodeURIComponent(registration.providerWebhookId)}`, {
         method: 'DELETE',
-        headers: headers(credentials.token),
+        headers: headers(github.token),
         signal: AbortSignal.timeout(timeoutMs),
       });
       // 404: already gone, which is what we wanted.

@@ -1390,21 +1390,25 @@ export class WebhookManagementService {
   }
 
   /**
-   * The outcomes the failure rate is taken over: the registration's last `healthWindow` deliveries
-   * that reached a downstream outcome (signature rejections, handshakes and duplicates left out),
-   * read without their bodies where the store can.
+   * The outcomes among `outcomes` of the registration's newest deliveries, read without their
+   * bodies where the store can; otherwise the newest `limit` deliveries of any kind, filtered.
    */
-  async #healthOutcomes(registrationId: string): Promise<DeliveryOutcome[]> {
-    if (this.#deliveries.recentOutcomes)
-      return this.#deliveries.recentOutcomes(registrationId, HEALTH_OUTCOMES, this.#healthWindow);
-    const recent = await this.#deliveries.listDeliveries(registrationId, this.#healthWindow);
-    return recent.map((d) => d.outcome).filter((outcome) => HEALTH_OUTCOMES.includes(outcome));
+  async #recentOutcomes(
+    registrationId: string,
+    outcomes: readonly DeliveryOutcome[],
+    limit: number,
+  ): Promise<DeliveryOutcome[]> {
+    if (this.#deliveries.recentOutcomes) return this.#deliveries.recentOutcomes(registrationId, outcomes, limit);
+    const recent = await this.#deliveries.listDeliveries(registrationId, limit);
+    return recent.map((d) => d.outcome).filter((outcome) => outcomes.includes(outcome));
   }
 
   async #health(registration: WebhookRegistration): Promise<WebhookHealth> {
     await this.#writeCounts();
     const counters = await this.#registrations.getCounters(registration.id);
-    const counted = await this.#healthOutcomes(registration.id);
+    // The last `healthWindow` deliveries that reached a downstream outcome (signature rejections,
+    // handshakes and duplicates left out).
+    const counted = await this.#recentOutcomes(registration.id, HEALTH_OUTCOMES, this.#healthWindow);
     const failed = counted.filter((outcome) => outcome === 'invalid_payload').length;
     return classifyHealth({
       registrationId: registration.id,
@@ -1425,10 +1429,8 @@ export class WebhookManagementService {
    */
   async #signaturesFailing(registrationId: string): Promise<boolean> {
     const streak = SIGNATURE_FAILURE_STREAK;
-    const outcomes = this.#deliveries.recentOutcomes
-      ? await this.#deliveries.recentOutcomes(registrationId, VERIFIED_OR_REJECTED, streak)
-      : (await this.#deliveries.listDeliveries(registrationId, streak)).map((d) => d.outcome);
-    return outcomes.length >= streak && outcomes.slice(0, streak).every((outcome) => outcome === 'rejected');
+    const outcomes = await this.#recentOutcomes(registrationId, VERIFIED_OR_REJECTED, streak);
+    return outcomes.length >= streak && outcomes.every((outcome) => outcome === 'rejected');
   }
 }
 
